@@ -1,0 +1,53 @@
+"""The ``visionspec`` command line: the only place that turns errors into exit codes and text.
+
+Exit codes: 0 every goal met, 1 at least one goal missed, 2 the suite could not judge.
+Each command group lives in its own module and registers its sub-parser here.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable, Sequence
+from importlib import import_module
+
+from visionspec import __version__
+from visionspec.errors import VisionSpecError
+
+EXIT_OK = 0
+EXIT_GOAL_MISSED = 1
+EXIT_BROKEN = 2
+
+# Command modules, each with ``register(subparsers)`` that sets ``handler`` on its parser.
+_COMMAND_MODULES = ("datasets", "evaluate", "predict", "train")
+
+Handler = Callable[[argparse.Namespace], int]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The full argument parser, with every command group registered."""
+    parser = argparse.ArgumentParser(prog="visionspec", description=__doc__.splitlines()[0])
+    parser.add_argument("--version", action="version", version=f"visionspec {__version__}")
+    subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for name in _COMMAND_MODULES:
+        import_module(f"visionspec.cli.{name}").register(subparsers)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the console script."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    handler: Handler = args.handler
+    try:
+        return handler(args)
+    except VisionSpecError as err:
+        print(f"visionspec: error: {err}", file=sys.stderr)
+        return EXIT_BROKEN
+    except KeyboardInterrupt:
+        print("visionspec: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())
