@@ -33,3 +33,15 @@ class DeviceError(VisionSpecError):
 
 class EvaluationError(VisionSpecError):
     """Ground truth and predictions cannot be evaluated together (bad results file, unknown ids)."""
+
+
+class GoalPhraseError(VisionSpecError):
+    """A goal phrase (quantity, comparison, class or attribute name) cannot be understood."""
+
+
+class PreconditionError(VisionSpecError):
+    """A scenario's precondition does not hold, so its goals cannot be judged."""
+
+
+class ReportError(VisionSpecError):
+    """The Allure report cannot be made: Java, npm or Allure missing, no results, or generation failed."""

@@ -1,0 +1,246 @@
+"""The pytest plugin behind ``visionspec run`` and ``pytest features/``: the only module that imports pytest.
+
+It adds the run options, turns outcomes into the three verdicts (met, missed, broken) and the
+exit codes 0 / 1 / 2, maps Gherkin tags and rules to Allure labels, keeps Allure step parameters to
+the phrase's own values, names the closest phrases when a step matches nothing, and prints one line
+a goal at the end.
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import allure
+import pytest
+from pytest_bdd.parser import Feature, Scenario, Step
+from pytest_bdd.steps import step_function_context_registry
+
+from visionspec.errors import VisionSpecError
+
+EXIT_BROKEN = 2
+GOAL_PROPERTY = "visionspec-goal"
+FEATURES_KEY = pytest.StashKey[list[Path]]()
+OUTCOMES_KEY = pytest.StashKey["RunOutcomes"]()
+
+# Tags of the form "@name:value" that become Allure labels instead of pytest markers.
+_LABEL_TAGS = frozenset({"severity", "epic", "feature", "story", "owner", "suite", "tag", "layer"})
+
+
+@dataclass
+class ScenarioOutcome:
+    """How one scenario ended, for the terminal summary and summary.json."""
+
+    name: str
+    nodeid: str
+    status: str  # "met" | "missed" | "broken" | "skipped"
+    goals: list[str] = field(default_factory=list)
+    message: str = ""
+
+
+@dataclass
+class RunOutcomes:
+    """Every scenario's outcome in the order they finished."""
+
+    scenarios: list[ScenarioOutcome] = field(default_factory=list)
+
+    @property
+    def broken(self) -> bool:
+        return any(s.status == "broken" for s in self.scenarios)
+
+    def to_dict(self) -> dict[str, Any]:
+        counts = {status: sum(s.status == status for s in self.scenarios) for status in ("met", "missed", "broken")}
+        return {"counts": counts, "scenarios": [vars(s) for s in self.scenarios]}
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("visionspec", "visionspec: models, data and devices under test")
+    group.addoption("--detector", metavar="ONNX", help="detector checkpoint under test (default: newest reference)")
+    group.addoption("--colour-model", metavar="ONNX", help="colour model checkpoint under test (default: newest)")
+    group.addoption("--device", choices=("auto", "cpu", "cuda"), default="auto", help="execution device")
+    group.addoption("--datasets", metavar="DIR", help="data set folder (default: $VISIONSPEC_DATASETS or ./datasets)")
+    group.addoption("--models", metavar="DIR", default="models", help="model registry folder")
+    group.addoption("--feature", action="append", default=[], metavar="PATH", help="feature file or folder to bind")
+    group.addoption("--summary-json", metavar="PATH", help="write the goal-by-goal summary as JSON")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    features = [Path(p).resolve() for p in config.getoption("feature")] or [Path(config.rootpath, "features")]
+    config.stash[FEATURES_KEY] = features
+    config.stash[OUTCOMES_KEY] = RunOutcomes()
+
+
+def bound_features(config: pytest.Config) -> list[str]:
+    """The feature files or folders the binding module hands to ``scenarios()``."""
+    return [str(path) for path in config.stash[FEATURES_KEY]]
+
+
+# --- Gherkin tags and rules as Allure labels -------------------------------------------------------
+
+
+def pytest_bdd_apply_tag(tag: str, function: Any) -> bool | None:
+    name, sep, value = tag.partition(":")
+    if not sep or name not in _LABEL_TAGS:
+        return None  # pytest-bdd's default: a marker (declared in pyproject, --strict-markers)
+    marker = allure.severity(value) if name == "severity" else allure.label(name, value)
+    marker(function)
+    return True
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_bdd_before_scenario(request: pytest.FixtureRequest, feature: Feature, scenario: Scenario) -> None:
+    rule = getattr(scenario, "rule", None)
+    if rule is not None and getattr(rule, "name", None):
+        allure.dynamic.story(rule.name)
+    allure.dynamic.feature(feature.name)
+
+
+# --- Step parameters: the phrase's values only -----------------------------------------------------
+
+
+def _phrase_arguments(step: Step, step_func: Any) -> set[str]:
+    for context in step_function_context_registry.values():
+        if context.step_func is step_func:
+            return set(context.parser.parse_arguments(step.name) or {})
+    return set()
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_bdd_before_step_call(
+    request: pytest.FixtureRequest, step: Step, step_func: Any, step_func_args: dict[str, Any], **_: Any
+) -> None:
+    # allure-pytest-bdd shows every argument (fixtures, whole data sets); keep what the tester wrote.
+    from allure_pytest_bdd.pytest_bdd_listener import PytestBDDListener
+    from allure_pytest_bdd.steps import get_step_uuid
+
+    keep = _phrase_arguments(step, step_func)
+    for plugin in request.config.pluginmanager.get_plugins():
+        if isinstance(plugin, PytestBDDListener):
+            with plugin.lifecycle.update_step(uuid=get_step_uuid(step)) as result:
+                if result is not None:
+                    result.parameters = [p for p in result.parameters if p.name in keep]
+
+
+# --- A step that matches nothing: name the closest phrases -----------------------------------------
+
+
+@dataclass(frozen=True)
+class CatalogueEntry:
+    """One phrase of the step library, read from its step definition."""
+
+    keyword: str
+    phrase: str
+    parameters: tuple[str, ...]
+    summary: str
+    example: str
+    concept: str
+
+
+def _entry(context: Any) -> CatalogueEntry:
+    func = context.step_func
+    doc = [line.strip() for line in (func.__doc__ or "").strip().splitlines()]
+    examples = [line.removeprefix("Example:").strip() for line in doc if line.startswith("Example:")]
+    parameters = tuple(dict.fromkeys(re.findall(r"{(\w+)(?::\w+)?}", context.parser.name)))
+    return CatalogueEntry(
+        keyword=(context.type or "step").capitalize(),
+        phrase=context.parser.name,
+        parameters=parameters,
+        summary=doc[0] if doc else "",
+        example=examples[0] if examples else "",
+        concept=func.__module__.rpartition(".")[2],
+    )
+
+
+def step_catalogue() -> list[CatalogueEntry]:
+    """Every registered step definition, in the order of its module and phrase."""
+    entries = {_entry(c) for c in step_function_context_registry.values()}
+    return sorted(entries, key=lambda e: (e.concept, e.keyword != "Given", e.keyword != "When", e.phrase))
+
+
+def closest_phrases(text: str, limit: int = 3) -> list[str]:
+    """The examples of the registered phrases closest to ``text`` (a step that matched nothing)."""
+    by_example = {(e.example.split(" ", 1)[1] if e.example else e.phrase): e for e in step_catalogue()}
+    matches = difflib.get_close_matches(text, list(by_example), n=limit, cutoff=0.5)
+    return [by_example[m].example or f"{by_example[m].keyword} {by_example[m].phrase}" for m in matches]
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_bdd_step_func_lookup_error(step: Step, exception: Exception, **_: Any) -> None:
+    suggestions = closest_phrases(step.name)
+    hint = "; closest phrases: " + " | ".join(suggestions) if suggestions else ""
+    exception.args = (
+        f'no step matches "{step.keyword} {step.name}" (line {step.line_number}){hint}. '
+        "Run `visionspec steps` for the catalogue.",
+    )
+
+
+# --- Verdicts: met, missed, broken ------------------------------------------------------------------
+
+
+def record_goal(request: pytest.FixtureRequest, sentence: str) -> None:
+    """Keep a judged goal's sentence on the scenario (terminal summary, JUnit properties, summary.json)."""
+    request.node.user_properties.append((GOAL_PROPERTY, sentence))
+
+
+def _status(report: pytest.TestReport, excinfo: pytest.ExceptionInfo[BaseException] | None) -> str:
+    if report.skipped:
+        return "skipped"
+    if report.passed:
+        return "met"
+    if excinfo is not None and isinstance(excinfo.value, AssertionError):
+        return "missed"
+    return "broken"
+
+
+def _first_line(excinfo: pytest.ExceptionInfo[BaseException] | None) -> str:
+    if excinfo is None:
+        return ""
+    text = str(excinfo.value).strip()
+    return text.splitlines()[0] if text else excinfo.typename
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
+    outcome = yield
+    report: pytest.TestReport = outcome.get_result()  # type: ignore[attr-defined]
+    if report.when == "call" or (report.when == "setup" and not report.passed):
+        goals = [str(value) for key, value in item.user_properties if key == GOAL_PROPERTY]
+        name = getattr(getattr(item, "obj", None), "__doc__", None) or item.name
+        status = _status(report, call.excinfo)
+        item.config.stash[OUTCOMES_KEY].scenarios.append(
+            ScenarioOutcome(name, item.nodeid, status, goals, _first_line(call.excinfo))
+        )
+
+
+_JUDGED = (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED, pytest.ExitCode.NO_TESTS_COLLECTED)
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    outcomes = session.config.stash.get(OUTCOMES_KEY, None)
+    if outcomes is None:
+        return
+    if outcomes.broken or exitstatus not in _JUDGED:
+        session.exitstatus = EXIT_BROKEN
+    path = session.config.getoption("summary_json")
+    if path:
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+        Path(path).write_text(json.dumps(outcomes.to_dict(), indent=2) + "\n", encoding="utf-8")
+
+
+def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
+    outcomes = config.stash.get(OUTCOMES_KEY, None)
+    if outcomes is None or not outcomes.scenarios:
+        return
+    terminalreporter.section("visionspec goals")
+    for scenario in outcomes.scenarios:
+        label = {"met": "MET    ", "missed": "MISSED ", "broken": "BROKEN ", "skipped": "SKIPPED"}[scenario.status]
+        detail = "; ".join(scenario.goals) if scenario.status != "broken" else scenario.message
+        terminalreporter.write_line(f"{label} {scenario.name}: {detail}")
+
+
+__all__ = ["VisionSpecError", "bound_features", "closest_phrases", "record_goal"]

@@ -1,0 +1,44 @@
+"""The typed pieces of phrases shared by the step modules (pytest-bdd ``parse`` types).
+
+Comparisons and confidence suffixes are closed sets, matched by their own patterns. Quantities are
+captured loosely and converted inside the step (``converters=``), so that a number that does not
+parse makes the step *broken* with a message quoting it, instead of "step not found".
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from parse import with_pattern
+from pytest_bdd import parsers
+
+from visionspec.goals import Comparison, parse_comparison, parse_quantity
+
+
+@with_pattern(r"at least|at most|more than|fewer than|less than|exactly|no more than|no fewer than")
+def _comparison(text: str) -> Comparison:
+    return parse_comparison(text)
+
+
+@with_pattern(r"(?: with 95% confidence)?")
+def _confidence(text: str) -> bool:
+    return bool(text)
+
+
+@with_pattern(r"[^\"]+?")
+def _text(text: str) -> str:
+    return text
+
+
+@with_pattern(r"[\w-]+")
+def _word(text: str) -> str:
+    return text
+
+
+TYPES: dict[str, Any] = {"Comparison": _comparison, "Confidence": _confidence, "Text": _text, "Word": _word}
+QUANTITY = {"quantity": parse_quantity}
+
+
+def phrase(pattern: str) -> parsers.parse:
+    """A step pattern with the shared types: ``{comparison:Comparison}``, ``{confident:Confidence}``."""
+    return parsers.parse(pattern, extra_types=TYPES)
