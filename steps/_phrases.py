@@ -35,7 +35,36 @@ def _word(text: str) -> str:
     return text
 
 
-TYPES: dict[str, Any] = {"Comparison": _comparison, "Confidence": _confidence, "Text": _text, "Word": _word}
+@with_pattern(r"\S+?(?: ?%)?(?: of (?:the )?[\d,_]+)?")
+def _quantity(text: str) -> str:
+    return text  # converted inside the step (QUANTITY), so a bad number is a broken step, not "not found"
+
+
+@with_pattern(r"recall|precision|F1")
+def _detection_figure(text: str) -> str:
+    return text
+
+
+@with_pattern(r"mAP@\.50|mAP@\[\.50:\.95\]")
+def _map_figure(text: str) -> str:
+    return text
+
+
+@with_pattern(r"recall|precision")
+def _class_figure(text: str) -> str:
+    return text
+
+
+TYPES: dict[str, Any] = {
+    "Comparison": _comparison,
+    "Confidence": _confidence,
+    "Text": _text,
+    "Quantity": _quantity,
+    "Word": _word,
+    "DetectionFigure": _detection_figure,
+    "MapFigure": _map_figure,
+    "ClassFigure": _class_figure,
+}
 QUANTITY = {"quantity": parse_quantity}
 
 

@@ -22,11 +22,14 @@ from pytest_bdd.parser import Feature, Scenario, Step
 from pytest_bdd.steps import step_function_context_registry
 
 from visionspec.errors import VisionSpecError
+from visionspec.goals.verdict import Verdict
+from visionspec.report.attach import attach_verdicts
 
 EXIT_BROKEN = 2
 GOAL_PROPERTY = "visionspec-goal"
 FEATURES_KEY = pytest.StashKey[list[Path]]()
 OUTCOMES_KEY = pytest.StashKey["RunOutcomes"]()
+SCENARIO_KEY = pytest.StashKey[str]()
 
 # Tags of the form "@name:value" that become Allure labels instead of pytest markers.
 _LABEL_TAGS = frozenset({"severity", "epic", "feature", "story", "owner", "suite", "tag", "layer"})
@@ -65,19 +68,18 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--device", choices=("auto", "cpu", "cuda"), default="auto", help="execution device")
     group.addoption("--datasets", metavar="DIR", help="data set folder (default: $VISIONSPEC_DATASETS or ./datasets)")
     group.addoption("--models", metavar="DIR", default="models", help="model registry folder")
-    group.addoption("--feature", action="append", default=[], metavar="PATH", help="feature file or folder to bind")
+    group.addoption("--goals", action="append", default=[], metavar="PATH", help="feature file or folder to run (repeatable; default: features/)")
     group.addoption("--summary-json", metavar="PATH", help="write the goal-by-goal summary as JSON")
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    features = [Path(p).resolve() for p in config.getoption("feature")] or [Path(config.rootpath, "features")]
-    config.stash[FEATURES_KEY] = features
+    config.stash[FEATURES_KEY] = [Path(p).resolve() for p in config.getoption("goals")]
     config.stash[OUTCOMES_KEY] = RunOutcomes()
 
 
-def bound_features(config: pytest.Config) -> list[str]:
-    """The feature files or folders the binding module hands to ``scenarios()``."""
-    return [str(path) for path in config.stash[FEATURES_KEY]]
+def bound_features(config: pytest.Config, default: Path) -> list[str]:
+    """The feature files or folders the binding module hands to ``scenarios()``: ``--goals``, else ``default``."""
+    return [str(path) for path in config.stash[FEATURES_KEY] or [default]]
 
 
 # --- Gherkin tags and rules as Allure labels -------------------------------------------------------
@@ -98,6 +100,7 @@ def pytest_bdd_before_scenario(request: pytest.FixtureRequest, feature: Feature,
     if rule is not None and getattr(rule, "name", None):
         allure.dynamic.story(rule.name)
     allure.dynamic.feature(feature.name)
+    request.node.stash[SCENARIO_KEY] = scenario.name
 
 
 # --- Step parameters: the phrase's values only -----------------------------------------------------
@@ -182,9 +185,22 @@ def pytest_bdd_step_func_lookup_error(step: Step, exception: Exception, **_: Any
 # --- Verdicts: met, missed, broken ------------------------------------------------------------------
 
 
-def record_goal(request: pytest.FixtureRequest, sentence: str) -> None:
-    """Keep a judged goal's sentence on the scenario (terminal summary, JUnit properties, summary.json)."""
-    request.node.user_properties.append((GOAL_PROPERTY, sentence))
+class GoalMissed(AssertionError):
+    """A goal was judged and missed: the model is not good enough (Allure "failed", exit code 1)."""
+
+
+def assert_goal(request: pytest.FixtureRequest, *verdicts: Verdict) -> None:
+    """Record each verdict on the scenario and its Allure step, then fail with the missed ones' sentences.
+
+    The sentences go to the terminal summary, the JUnit properties and summary.json; the figures are
+    attached to the current Allure step as a table.
+    """
+    for verdict in verdicts:
+        request.node.user_properties.append((GOAL_PROPERTY, verdict.sentence))
+    attach_verdicts(verdicts)
+    missed = [verdict.sentence for verdict in verdicts if not verdict.met]
+    if missed:
+        raise GoalMissed("\n".join(missed))
 
 
 def _status(report: pytest.TestReport, excinfo: pytest.ExceptionInfo[BaseException] | None) -> str:
@@ -210,7 +226,7 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     report: pytest.TestReport = outcome.get_result()  # type: ignore[attr-defined]
     if report.when == "call" or (report.when == "setup" and not report.passed):
         goals = [str(value) for key, value in item.user_properties if key == GOAL_PROPERTY]
-        name = getattr(getattr(item, "obj", None), "__doc__", None) or item.name
+        name = item.stash.get(SCENARIO_KEY, item.name)
         status = _status(report, call.excinfo)
         item.config.stash[OUTCOMES_KEY].scenarios.append(
             ScenarioOutcome(name, item.nodeid, status, goals, _first_line(call.excinfo))
@@ -243,4 +259,4 @@ def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> Non
         terminalreporter.write_line(f"{label} {scenario.name}: {detail}")
 
 
-__all__ = ["VisionSpecError", "bound_features", "closest_phrases", "record_goal"]
+__all__ = ["GoalMissed", "assert_goal", "bound_features", "closest_phrases", "step_catalogue"]

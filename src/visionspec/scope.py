@@ -25,12 +25,14 @@ class Scope:
     """A data set (or image slice) and the objects a goal counts.
 
     Attributes:
-        dataset: the images under test.
+        source: the whole data set (inference runs on it once, whatever the slice).
+        dataset: the images under test (``source`` or a slice of its images).
         objects: (N,) bool over ``dataset.annotations``: the objects the goal is about.
         noun: how the objects read in a sentence, e.g. ``balloons`` or ``small balloons``.
         images_noun: how the images read, e.g. ``images`` or ``images without balloons``.
     """
 
+    source: Dataset
     dataset: Dataset
     objects: NDArray[np.bool_]
     noun: str
@@ -39,7 +41,8 @@ class Scope:
     @classmethod
     def whole(cls, dataset: Dataset) -> Scope:
         """Every image and every object of ``dataset``."""
-        return cls(dataset, frozen_array(np.ones(len(dataset.annotations), bool), np.bool_), _plural(dataset), "images")
+        everything = frozen_array(np.ones(len(dataset.annotations), bool), np.bool_)
+        return cls(dataset, dataset, everything, _plural(dataset), "images")
 
     def class_name(self, word: str) -> str:
         """The data set class a tester's word names: ``balloons`` or ``balloon`` -> ``balloon``."""
@@ -59,19 +62,19 @@ class Scope:
         kept = np.isin(self.dataset.annotations.ids[self.objects], dataset.annotations.ids)
         objects = np.isin(dataset.annotations.ids, self.dataset.annotations.ids[self.objects][kept])
         images_noun = f"images {'with' if with_objects else 'without'} {word}"
-        return Scope(dataset, frozen_array(objects, np.bool_), self.noun, images_noun)
+        return Scope(self.source, dataset, frozen_array(objects, np.bool_), self.noun, images_noun)
 
     def of_class(self, word: str) -> Scope:
         """Only the objects of the class ``word`` names (``balloons``)."""
         category_id = self.dataset.category_id(self.class_name(word))
         mask = self.objects & (self.dataset.annotations.category_ids == category_id)
-        return Scope(self.dataset, frozen_array(mask, np.bool_), word, self.images_noun)
+        return Scope(self.source, self.dataset, frozen_array(mask, np.bool_), word, self.images_noun)
 
     def narrowed(self, attribute: str, value: str) -> Scope:
         """Only the objects whose ``attribute`` is ``value`` (a declared attribute and value)."""
         mask = self.objects & self.dataset.objects_where(**{attribute: value})
         adjective = attribute if value == _YES else value
-        return Scope(self.dataset, frozen_array(mask, np.bool_), f"{adjective} {self.noun}", self.images_noun)
+        return Scope(self.source, self.dataset, frozen_array(mask, np.bool_), f"{adjective} {self.noun}", self.images_noun)
 
     def narrowed_by_word(self, word: str) -> Scope:
         """``small``, ``red``, ``occluded``: the declared value (or yes/no attribute) this word names."""

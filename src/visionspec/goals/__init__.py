@@ -2,7 +2,14 @@
 
 from __future__ import annotations
 
-from visionspec.goals.quantities import Comparison, Quantity, parse_comparison, parse_count, parse_quantity
+from visionspec.goals.quantities import (
+    Comparison,
+    Quantity,
+    parse_comparison,
+    parse_count,
+    parse_figure,
+    parse_quantity,
+)
 from visionspec.goals.verdict import Goal, Measurement, Verdict, judge
 
 __all__ = [
@@ -14,5 +21,6 @@ __all__ = [
     "judge",
     "parse_comparison",
     "parse_count",
+    "parse_figure",
     "parse_quantity",
 ]

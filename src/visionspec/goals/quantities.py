@@ -82,9 +82,15 @@ class Quantity:
     sample: int | None
     text: str
 
-    def threshold_for(self, total: int) -> float:
-        """The goal as a count when the measured sample has ``total`` items."""
-        return self.value * total if self.is_rate else self.value
+    def as_rate(self) -> float:
+        """The value as a rate in [0, 1]; a count such as ``1`` is accepted only as 0 or 1.
+
+        Raises:
+            GoalPhraseError: the quantity is a count.
+        """
+        if self.is_rate or (self.sample is None and self.value in (0, 1)):
+            return float(self.value)
+        raise GoalPhraseError(f'"{self.text}" is not a rate; write it as 50% or 0.5')
 
     @property
     def in_percent(self) -> bool:
@@ -131,6 +137,17 @@ def parse_quantity(text: str) -> Quantity:
         if count <= total:
             return Quantity(count, is_rate=False, sample=total, text=text)
     raise GoalPhraseError(f'"{text}" is not a quantity; accepted forms: {ACCEPTED_FORMS}')
+
+
+_FIGURE_RE = re.compile(r"^(?P<figure>\d+(?:\.\d+)?|\.\d+)$")
+
+
+def parse_figure(text: str) -> Quantity:
+    """Parse a figure that is neither a count nor a rate, such as a mean error: ``0.5``, ``1.25``, ``2``."""
+    cleaned = text.strip()
+    if match := _FIGURE_RE.match(cleaned):
+        return Quantity(float(match["figure"]), is_rate=True, sample=None, text=text)
+    raise GoalPhraseError(f'"{text}" is not a number; write it as 0.5, 1.25 or 2')
 
 
 def parse_count(text: str) -> int:

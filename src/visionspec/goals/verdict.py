@@ -61,7 +61,7 @@ class Measurement:
         if self.count is None:
             shown = "undefined" if self.value is None else f"{self.value:.3f}"
             return f"{self.label} {shown} on {self.total:,} {self.noun}"
-        text = f"{self.label} {self.count:,} of {self.total:,} {self.noun}"
+        text = f"{self.label} {self.count:,} of {self.total:,} {self.noun}".lstrip()
         if self.value is None:
             return f"{text} (no sample)"
         return f"{text} ({_percent(self.value)}, 95% CI {self.interval})"

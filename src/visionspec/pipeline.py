@@ -1,0 +1,163 @@
+"""The chain: the detector finds balloons, the colour model names each one's colour; and who is to blame.
+
+A red balloon is *found* by the chain when a detection matches it and the colour model calls that
+detection red. When it is not, the blame goes to the detector (no detection matched it) or to the
+colour model (matched, but called another colour). A *reported* red balloon is a detection the colour
+model calls red; it is *wrong* when it matches no red balloon: a false alarm of the detector, or a
+balloon of another colour that the colour model called red.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cached_property
+
+import numpy as np
+from numpy.typing import NDArray
+
+from visionspec.errors import GoalPhraseError
+from visionspec.evaluation import DetectionResult
+from visionspec.goals.verdict import Measurement
+from visionspec.metrics import ClassificationMetrics, ClassScores, classification_metrics
+from visionspec.runtime.crops import Classifications
+from visionspec.scope import Scope
+
+DETECTOR_MISSED = "the detector missed it"
+FOUND = "found"
+
+
+def attribute_of_classes(declared: dict[str, tuple[str, ...]], classes: tuple[str, ...], model: str) -> str:
+    """The data set attribute whose declared values are the classifier's classes (``colour``)."""
+    for name, values in declared.items():
+        if set(classes) <= set(values):
+            return name
+    raise GoalPhraseError(
+        f"{model}: its classes ({', '.join(classes)}) are not the values of any attribute of the data set "
+        f"({', '.join(declared) or 'none declared'}); fix: name the classes in the card as the data set does"
+    )
+
+
+@dataclass(frozen=True, eq=False)
+class ChainResult:
+    """The detector's matches and the colour model's verdict on each kept detection.
+
+    Attributes:
+        detection: the detector's result on the scope.
+        labels: (D,) the colour model's class for each detection (``""`` below the score threshold).
+        attribute: the data set attribute the colour model predicts (``colour``).
+    """
+
+    detection: DetectionResult
+    labels: NDArray[np.str_]
+    attribute: str
+
+    @classmethod
+    def of(cls, detection: DetectionResult, colours: Classifications, kept: NDArray[np.intp], attribute: str) -> ChainResult:
+        """Spread the classifications of the ``kept`` detection rows over every detection."""
+        labels = np.full(len(detection.detections), "", dtype=object)
+        labels[kept] = np.asarray(colours.labels, dtype=object)
+        return cls(detection, labels.astype(np.str_), attribute)
+
+    @cached_property
+    def _true_values(self) -> NDArray[np.str_]:
+        return self.detection.scope.dataset.annotations.attributes[self.attribute]
+
+    @cached_property
+    def predicted_for_objects(self) -> NDArray[np.str_]:
+        """(N,) the colour the chain gave each object (``""`` when the detector missed it)."""
+        matched_by = self.detection.matches.ground_truth_matched_by
+        predicted = np.full(matched_by.shape[0], "", dtype=object)
+        hit = matched_by >= 0
+        predicted[hit] = self.labels[matched_by[hit]]
+        return predicted.astype(np.str_)
+
+    def blame(self) -> NDArray[np.str_]:
+        """(N,) ``found``, ``the detector missed it`` or ``the colour model called it <colour>``."""
+        predicted = self.predicted_for_objects
+        verdicts = np.where(predicted == self._true_values, FOUND, np.char.add("the colour model called it ", predicted))
+        return np.where(predicted == "", DETECTOR_MISSED, verdicts).astype(np.str_)
+
+    def found_objects(self) -> NDArray[np.bool_]:
+        """(N,) counted objects of the scope that the chain found and named correctly."""
+        return self.detection.counted_objects & (self.predicted_for_objects == self._true_values)
+
+    def found(self) -> Measurement:
+        """Objects of the scope found by the detector and named correctly by the colour model."""
+        counted = self.detection.counted_objects
+        return Measurement.proportion(
+            "found", int(self.found_objects().sum()), int(counted.sum()), self.detection.scope.noun
+        )
+
+    def reported(self, value: str) -> NDArray[np.bool_]:
+        """(D,) detections the colour model calls ``value``."""
+        return self.labels == value
+
+    def wrongly_reported(self, value: str) -> NDArray[np.bool_]:
+        """(D,) reported ``value`` detections that match no object of that value."""
+        matched_to = self.detection.matches.detection_matched_to
+        right = np.zeros(len(matched_to), bool)
+        hit = matched_to >= 0
+        right[hit] = self._true_values[matched_to[hit]] == value
+        return self.reported(value) & ~right
+
+    def wrong_reports(self, value: str, noun: str) -> Measurement:
+        """Reported ``value`` objects that are not ``value`` objects, of all reported ones."""
+        wrong, reported = int(self.wrongly_reported(value).sum()), int(self.reported(value).sum())
+        return Measurement.proportion("", wrong, reported, f"reported {noun} are not {noun}")
+
+
+@dataclass(frozen=True, eq=False)
+class AnnotatedResult:
+    """The colour model alone, on the crops of the annotated objects of a scope.
+
+    Attributes:
+        scope: the objects classified (``scope.objects``).
+        attribute: the data set attribute the model predicts (``colour``).
+        classes: the model's classes, the axes of the confusion matrix.
+        true_labels: (M,) the annotated value of each classified object.
+        predicted: the model's classifications, one per object of the scope, in row order.
+    """
+
+    scope: Scope
+    attribute: str
+    classes: tuple[str, ...]
+    true_labels: NDArray[np.str_]
+    predicted: Classifications
+
+    @cached_property
+    def metrics(self) -> ClassificationMetrics:
+        """Accuracy, per-class precision / recall / F1 and the confusion matrix."""
+        return classification_metrics(self.true_labels, np.asarray(self.predicted.labels, dtype=np.str_), self.classes)
+
+    @property
+    def predicted_labels(self) -> NDArray[np.str_]:
+        """(M,) the model's label for each object."""
+        return np.asarray(self.predicted.labels, dtype=np.str_)
+
+    def accuracy(self) -> Measurement:
+        """Objects whose colour the model named correctly, of all classified objects."""
+        accuracy = self.metrics.accuracy
+        return Measurement.proportion("named", accuracy.successes, accuracy.trials, f"{self.scope.noun} correctly")
+
+    def recall_for(self, value: str) -> Measurement:
+        """Objects of ``value`` that the model called ``value``."""
+        recall = self._scores(value).recall
+        return Measurement.proportion(f"{self.attribute} recall: called", recall.successes, recall.trials,
+                                      f"{value} {self.scope.noun} {value}")
+
+    def precision_for(self, value: str) -> Measurement:
+        """Objects called ``value`` that are ``value``."""
+        precision = self._scores(value).precision
+        return Measurement.proportion(f"{self.attribute} precision:", precision.successes, precision.trials,
+                                      f"{self.scope.noun} called {value} are {value}")
+
+    def called_among_others(self, value: str) -> Measurement:
+        """Objects that are not ``value`` but that the model called ``value``."""
+        others = self.true_labels != value
+        called = int((others & (self.predicted_labels == value)).sum())
+        return Measurement.proportion("", called, int(others.sum()), f"{self.scope.noun} that are not {value} are called {value}")
+
+    def _scores(self, value: str) -> ClassScores:
+        if value not in self.metrics.per_class:
+            raise GoalPhraseError(f'"{value}" is not one of the colour model\'s classes: {", ".join(self.classes)}')
+        return self.metrics.per_class[value]

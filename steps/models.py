@@ -1,0 +1,68 @@
+"""Steps about the models under test and when their outputs count."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pytest_bdd import given
+
+from steps._phrases import QUANTITY, phrase
+from visionspec.goals import Quantity
+from visionspec.runtime.session import ModelSession
+from visionspec.workbench import Workbench
+
+
+@given(phrase("the candidate detector"), target_fixture="detector")
+def candidate_detector(workbench: Workbench, candidate_detector_path: Path) -> ModelSession:
+    """The detector under test: `--detector`, else the newest reference checkpoint.
+
+    Example: Given the candidate detector
+    """
+    return workbench.model(candidate_detector_path)
+
+
+@given(phrase('the detector "{checkpoint:Text}"'), target_fixture="detector")
+def named_detector(checkpoint: str, workbench: Workbench) -> ModelSession:
+    """A particular detector checkpoint (an ONNX file with a model card).
+
+    Example: Given the detector "models/balloon-detector/checkpoints/epoch-01.onnx"
+    """
+    return workbench.model(Path(checkpoint))
+
+
+@given(phrase("the candidate colour model"), target_fixture="colour_model")
+def candidate_colour_model(workbench: Workbench, candidate_colour_model_path: Path) -> ModelSession:
+    """The colour model under test: `--colour-model`, else the newest reference checkpoint.
+
+    Example: Given the candidate colour model
+    """
+    return workbench.model(candidate_colour_model_path)
+
+
+@given(phrase('the colour model "{checkpoint:Text}"'), target_fixture="colour_model")
+def named_colour_model(checkpoint: str, workbench: Workbench) -> ModelSession:
+    """A particular colour model checkpoint.
+
+    Example: Given the colour model "models/balloon-colour/checkpoints/epoch-01.onnx"
+    """
+    return workbench.model(Path(checkpoint))
+
+
+@given(phrase("detections with a confidence of at least {quantity:Quantity}"), target_fixture="score_threshold",
+       converters=QUANTITY)
+def confidence_of_at_least(quantity: Quantity) -> float:
+    """Only detections at least this confident count (default: the detector card's threshold).
+
+    Example: Given detections with a confidence of at least 50%
+    """
+    return quantity.as_rate()
+
+
+@given(phrase("a box counts when it overlaps by at least {quantity:Quantity}"), target_fixture="iou_threshold",
+       converters=QUANTITY)
+def overlap_of_at_least(quantity: Quantity) -> float:
+    """A detection finds an object when their boxes overlap (IoU) at least this much (default 50%).
+
+    Example: Given a box counts when it overlaps by at least 50%
+    """
+    return quantity.as_rate()
