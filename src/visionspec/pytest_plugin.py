@@ -19,6 +19,7 @@ from typing import Any
 import allure
 import pytest
 from pytest_bdd.parser import Feature, Scenario, Step
+from pytest_bdd.scenario import scenario_wrapper_template_registry
 from pytest_bdd.steps import step_function_context_registry
 
 from visionspec.errors import VisionSpecError
@@ -29,7 +30,6 @@ EXIT_BROKEN = 2
 GOAL_PROPERTY = "visionspec-goal"
 FEATURES_KEY = pytest.StashKey[list[Path]]()
 OUTCOMES_KEY = pytest.StashKey["RunOutcomes"]()
-SCENARIO_KEY = pytest.StashKey[str]()
 
 # Tags of the form "@name:value" that become Allure labels instead of pytest markers.
 _LABEL_TAGS = frozenset({"severity", "epic", "feature", "story", "owner", "suite", "tag", "layer"})
@@ -100,33 +100,37 @@ def pytest_bdd_before_scenario(request: pytest.FixtureRequest, feature: Feature,
     if rule is not None and getattr(rule, "name", None):
         allure.dynamic.story(rule.name)
     allure.dynamic.feature(feature.name)
-    request.node.stash[SCENARIO_KEY] = scenario.name
 
 
 # --- Step parameters: the phrase's values only -----------------------------------------------------
 
 
-def _phrase_arguments(step: Step, step_func: Any) -> set[str]:
+def _phrase_values(step: Step, step_func: Any) -> dict[str, str]:
+    """The text the tester wrote for each parameter of the step's phrase (empty optional parts left out)."""
     for context in step_function_context_registry.values():
-        if context.step_func is step_func:
-            return set(context.parser.parse_arguments(step.name) or {})
-    return set()
+        if context.step_func is step_func and hasattr(context.parser, "parser"):
+            result = context.parser.parser.parse(step.name)
+            if result is not None:
+                return {name: step.name[start:end] for name, (start, end) in result.spans.items() if end > start}
+    return {}
 
 
 @pytest.hookimpl(trylast=True)
 def pytest_bdd_before_step_call(
     request: pytest.FixtureRequest, step: Step, step_func: Any, step_func_args: dict[str, Any], **_: Any
 ) -> None:
-    # allure-pytest-bdd shows every argument (fixtures, whole data sets); keep what the tester wrote.
+    # allure-pytest-bdd shows every argument (fixtures, whole data sets) as Python reprs; show what the
+    # tester wrote instead (and nothing that changes per checkpoint, so Allure's history holds).
+    from allure_commons.model2 import Parameter
     from allure_pytest_bdd.pytest_bdd_listener import PytestBDDListener
     from allure_pytest_bdd.steps import get_step_uuid
 
-    keep = _phrase_arguments(step, step_func)
+    values = _phrase_values(step, step_func)
     for plugin in request.config.pluginmanager.get_plugins():
         if isinstance(plugin, PytestBDDListener):
             with plugin.lifecycle.update_step(uuid=get_step_uuid(step)) as result:
                 if result is not None:
-                    result.parameters = [p for p in result.parameters if p.name in keep]
+                    result.parameters = [Parameter(name=name, value=value) for name, value in values.items()]
 
 
 # --- A step that matches nothing: name the closest phrases -----------------------------------------
@@ -224,9 +228,12 @@ def _first_line(excinfo: pytest.ExceptionInfo[BaseException] | None) -> str:
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
     outcome = yield
     report: pytest.TestReport = outcome.get_result()  # type: ignore[attr-defined]
+    template = scenario_wrapper_template_registry.get(getattr(item, "function", None))  # type: ignore[arg-type]
+    if template is None:
+        return  # not a scenario (the project's own unit tests)
     if report.when == "call" or (report.when == "setup" and not report.passed):
         goals = [str(value) for key, value in item.user_properties if key == GOAL_PROPERTY]
-        name = item.stash.get(SCENARIO_KEY, item.name)
+        name = template.name
         status = _status(report, call.excinfo)
         item.config.stash[OUTCOMES_KEY].scenarios.append(
             ScenarioOutcome(name, item.nodeid, status, goals, _first_line(call.excinfo))
