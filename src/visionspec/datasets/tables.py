@@ -34,7 +34,8 @@ class ImageTable:
 
     Attributes:
         ids: (I,) int64 image ids, unique.
-        file_names: I paths relative to the data set folder.
+        file_names: I paths relative to the data set's ``images/`` folder (COCO ``file_name``); use
+            ``Dataset.image_path(row)`` for the file.
         widths: (I,) int64 pixels.
         heights: (I,) int64 pixels.
         sha256: I hex digests of the image files (from the annotation file), or empty strings

@@ -1,0 +1,82 @@
+"""``visionspec predict --model ONNX --dataset ID --out RESULTS.json``: a COCO results file.
+
+Every detection the model gives is written (COCO results keep all of them; goals and ``visionspec evaluate``
+apply their own score threshold), with boxes in original image pixels and the data set's category ids.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from visionspec.datasets.registry import DatasetRegistry
+from visionspec.errors import VisionSpecError
+from visionspec.runtime.batching import DEFAULT_BATCH_SIZE, BatchSettings
+from visionspec.runtime.cache import PredictionCache
+from visionspec.runtime.inference import predict
+from visionspec.runtime.progress import ProgressLine
+from visionspec.runtime.session import Device, open_model
+
+EXIT_OK = 0
+
+
+def _positive(text: str) -> int:
+    """An argparse type: an integer of at least 1."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
+def register(subparsers: Any) -> None:
+    """Add the ``predict`` command."""
+    parser = subparsers.add_parser("predict", help="run a detector on a data set and write a COCO results file")
+    parser.add_argument("--model", required=True, type=Path, metavar="ONNX", help="the detector's ONNX file")
+    parser.add_argument("--dataset", required=True, dest="dataset_id", metavar="ID", help="the data set id")
+    parser.add_argument("--out", required=True, type=Path, metavar="RESULTS.json", help="the COCO results file")
+    parser.add_argument("--device", choices=[device.value for device in Device], default=Device.AUTO.value,
+                        help="auto (CUDA when it really works), cpu, or cuda (an error if CUDA is not there)")
+    parser.add_argument("--card", type=Path, default=None, metavar="PATH",
+                        help="the model card (default: models/<name>/model.yaml of models/<name>/checkpoints/)")
+    parser.add_argument("--datasets", type=Path, default=None, metavar="DIR",
+                        help="the folder holding the data sets (default: $VISIONSPEC_DATASETS or ./datasets)")
+    parser.add_argument("--batch", type=_positive, default=DEFAULT_BATCH_SIZE, metavar="N",
+                        help=f"images per model run for a dynamic batch axis (default {DEFAULT_BATCH_SIZE})")
+    parser.add_argument("--threads", type=_positive, default=None, metavar="N",
+                        help="onnxruntime intra-op threads (default: $VISIONSPEC_THREADS or the number of cores)")
+    parser.add_argument("--workers", type=int, default=None, metavar="N",
+                        help="threads decoding images (default: up to 4)")
+    parser.add_argument("--no-cache", action="store_true",
+                        help="ignore the prediction cache ($VISIONSPEC_CACHE or .visionspec-cache)")
+    parser.set_defaults(handler=predict_command)
+
+
+def predict_command(args: argparse.Namespace) -> int:
+    """Run the detector and write the results file."""
+    session = open_model(args.model, card_path=args.card, device=Device(args.device), threads=args.threads)
+    dataset = DatasetRegistry(args.datasets).load(args.dataset_id)
+    cache = PredictionCache(None) if args.no_cache else PredictionCache.from_environment()
+    start = time.perf_counter()
+    detections = predict(session, dataset, settings=BatchSettings(args.batch, args.workers), cache=cache,
+                         progress=ProgressLine(sys.stderr, "predict"))
+    seconds = time.perf_counter() - start
+    try:
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        with args.out.open("w", encoding="utf-8") as stream:
+            json.dump(detections.to_coco_results(), stream, separators=(",", ":"))
+    except OSError as err:
+        raise VisionSpecError(f"{args.out}: cannot write the results file ({err.strerror or err}); "
+                              "fix: choose a writable path for --out") from err
+    origin = "from the prediction cache" if cache.stats.misses == 0 else f"computed in {seconds:.1f} s"
+    print(f"{len(detections):,} detections on {len(dataset.images):,} images of data set {dataset.id} "
+          f"({origin}, {session.provider}) written to {args.out}")
+    for problem in cache.stats.write_errors:
+        print(f"visionspec: warning: the prediction cache could not be written: {problem}", file=sys.stderr)
+    return EXIT_OK

@@ -1,0 +1,296 @@
+"""Opening a model: the ONNX session on a known provider, its card, and the file-versus-card contract.
+
+onnxruntime-gpu lists CUDA as available and falls back to CPU silently when the CUDA libraries or the GPU
+are missing, so the provider is read back from the session after creation: ``Device.CUDA`` that ended up
+on CPU is a ``DeviceError``; ``Device.AUTO`` takes CUDA when it really works and records what it got.
+
+Session options are set deliberately: ``threads`` intra-op threads (default: ``VISIONSPEC_THREADS``, else
+the number of cores), one inter-op thread, sequential execution, every graph optimisation. onnxruntime's
+own log is silenced below FATAL: every problem it reports reaches the caller as an exception or as the
+provider check, so its log lines (the CUDA fallback prints several) would only repeat them as noise.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import hashlib
+import os
+import re
+from collections.abc import Mapping, Sequence
+from enum import StrEnum
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import onnxruntime as ort
+from numpy.typing import NDArray
+
+from visionspec.errors import DeviceError, InferenceError, ModelCardError, ModelError
+from visionspec.runtime.adapters import BoxOutput, OutputAdapter, classification_adapter, detection_adapter
+from visionspec.runtime.card import (
+    METADATA_KEY,
+    ModelCard,
+    Task,
+    build_card,
+    card_path_for,
+    parse_metadata_card,
+    read_card_file,
+)
+from visionspec.runtime.contract import Contract, check_contract
+from visionspec.runtime.tensors import TensorInfo
+
+THREADS_ENV = "VISIONSPEC_THREADS"
+"""Environment variable: intra-op threads of every session (default: the number of cores)."""
+
+_CPU = "CPUExecutionProvider"
+_CUDA = "CUDAExecutionProvider"
+
+
+class Device(StrEnum):
+    """Where to run a model."""
+
+    AUTO = "auto"
+    CPU = "cpu"
+    CUDA = "cuda"
+
+
+def default_threads() -> int:
+    """``VISIONSPEC_THREADS`` if set, else the number of cores."""
+    value = os.environ.get(THREADS_ENV, "").strip()
+    if not value:
+        return os.cpu_count() or 1
+    if not value.isdigit() or int(value) < 1:
+        raise ModelError(f"{THREADS_ENV}={value!r} is not a positive integer: set it to a thread count, or unset it")
+    return int(value)
+
+
+class ModelSession:
+    """An ONNX model checked against its card, running on a known provider.
+
+    Thread-safe: ``run`` may be called from several threads.
+
+    Attributes:
+        path: the model file.
+        card: the validated card (card file merged over the file's metadata).
+        sha256: hex digest of the model file.
+        provider: the execution provider actually running the model.
+        threads: intra-op threads.
+        metadata: the file's custom metadata.
+        contract: input tensor, static batch size and output names.
+    """
+
+    def __init__(self, path: Path, card: ModelCard, session: ort.InferenceSession, sha256: str, threads: int,
+                 contract: Contract) -> None:
+        self.path = path
+        self.card = card
+        self.sha256 = sha256
+        self.threads = threads
+        self.contract = contract
+        self._session = session
+        self.provider: str = session.get_providers()[0]
+        self.metadata: Mapping[str, str] = dict(session.get_modelmeta().custom_metadata_map)
+
+    def detection_adapter(self) -> OutputAdapter[BoxOutput]:
+        """The card's detection adapter; a ``ModelCardError`` if the model is a classifier."""
+        self._require(Task.DETECTION)
+        return detection_adapter(self.card, self.contract.output_names)
+
+    def classification_adapter(self) -> OutputAdapter[NDArray[np.float64]]:
+        """The card's classification adapter; a ``ModelCardError`` if the model is a detector."""
+        self._require(Task.CLASSIFICATION)
+        return classification_adapter(self.card, self.contract.output_names)
+
+    def run(self, batch: NDArray[Any], images: str) -> list[NDArray[Any]]:
+        """Run the model on one input tensor and return the adapter's outputs.
+
+        Args:
+            batch: the input tensor (with a batch axis unless the model takes one image).
+            images: the images in the batch, for the message if onnxruntime fails.
+        """
+        try:
+            outputs: list[NDArray[Any]] = self._session.run(
+                list(self.contract.output_names), {self.contract.input.name: batch}
+            )
+        except Exception as err:  # onnxruntime's exception classes share no base besides Exception
+            raise InferenceError(f"{self.path}: onnxruntime failed on {images}: {_short(str(err))}") from err
+        return outputs
+
+    def describe(self) -> dict[str, Any]:
+        """Facts for reports and run records."""
+        return {
+            "model": str(self.path),
+            "file_name": self.path.name,
+            "sha256": self.sha256,
+            "card": self.card.to_dict(),
+            "card_sources": list(self.card.sources),
+            "provider": self.provider,
+            "threads": self.threads,
+            "onnxruntime": ort.__version__,
+            "metadata": dict(self.metadata),
+        }
+
+    def _require(self, task: Task) -> None:
+        """Raise unless the model does ``task``."""
+        if self.card.task is not task:
+            raise ModelCardError(
+                f"{self.path}: a {task.value} model is needed here, but its card "
+                f"({' + '.join(self.card.sources)}) says task {self.card.task.value!r}"
+            )
+
+
+def open_model(
+    path: Path | str,
+    *,
+    card_path: Path | str | None = None,
+    device: Device = Device.AUTO,
+    threads: int | None = None,
+) -> ModelSession:
+    """Open an ONNX model with its card and check the file against the card.
+
+    Args:
+        path: the ONNX file.
+        card_path: the card; default ``models/<name>/model.yaml`` for ``models/<name>/checkpoints/x.onnx``
+            (or ``model.yaml`` beside the file). Without a card file the file's ``visionspec.card``
+            metadata must carry the whole card.
+        device: auto, cpu or cuda.
+        threads: intra-op threads; default ``default_threads()``.
+
+    Raises:
+        ModelError: the file is missing, not ONNX, truncated, of an unsupported opset or IR version, or
+            does not match its card.
+        ModelCardError: the card is missing or invalid.
+        DeviceError: CUDA was requested but is not really available.
+
+    Example:
+        >>> session = open_model("models/balloon-detector/checkpoints/epoch-05.onnx")  # doctest: +SKIP
+        >>> session.provider  # doctest: +SKIP
+        'CPUExecutionProvider'
+    """
+    model = Path(path)
+    if not model.is_file():
+        raise ModelError(f"{model}: no such model file (check the path given as the model)")
+    thread_count = default_threads() if threads is None else threads
+    if thread_count < 1:
+        raise ModelError(f"{model}: threads must be at least 1, got {thread_count}")
+    session = _create_session(model, device, thread_count)
+    card = _load_card(model, None if card_path is None else Path(card_path), session)
+    contract = check_contract(
+        card,
+        [TensorInfo.from_ort(node) for node in session.get_inputs()],
+        [TensorInfo.from_ort(node) for node in session.get_outputs()],
+        model=str(model),
+    )
+    return ModelSession(model, card, session, file_sha256(model), thread_count, contract)
+
+
+def file_sha256(path: Path) -> str:
+    """Hex SHA-256 of a file, read in 1 MiB chunks."""
+    digest = hashlib.sha256()
+    with path.open("rb") as stream:
+        for chunk in iter(lambda: stream.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _session_options(threads: int) -> ort.SessionOptions:
+    """The options every session gets."""
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = threads
+    options.inter_op_num_threads = 1
+    options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    options.log_severity_level = 3
+    return options
+
+
+def _providers(device: Device) -> list[str]:
+    """The provider list to ask for."""
+    available = ort.get_available_providers()
+    if device is Device.CPU:
+        return [_CPU]
+    if device is Device.CUDA and _CUDA not in available:
+        raise DeviceError(
+            f"CUDA was requested but this onnxruntime build ({ort.__version__}) has no CUDA provider "
+            f"(it has {', '.join(available)}): install onnxruntime-gpu, or use --device cpu or auto"
+        )
+    return [_CUDA, _CPU] if _CUDA in available else [_CPU]
+
+
+def _create_session(model: Path, device: Device, threads: int) -> ort.InferenceSession:
+    """Create the onnxruntime session, translating its errors, and check the provider it got."""
+    ort.set_default_logger_severity(4)
+    try:
+        session = ort.InferenceSession(str(model), _session_options(threads), providers=_providers(device))
+    except DeviceError:
+        raise
+    except Exception as err:  # onnxruntime's exception classes share no base besides Exception
+        raise ModelError(f"{model}: onnxruntime cannot load this model: {_load_problem(str(err))}") from err
+    provider = session.get_providers()[0]
+    if device is Device.CUDA and provider != _CUDA:
+        raise DeviceError(f"CUDA was requested but onnxruntime is running on {provider}: {_cuda_problem()}")
+    return session
+
+
+def _load_card(model: Path, card_path: Path | None, session: ort.InferenceSession) -> ModelCard:
+    """The file's metadata card overlaid by the card file (the card file wins key by key)."""
+    layers: list[tuple[str, Mapping[str, Any]]] = []
+    metadata = session.get_modelmeta().custom_metadata_map
+    if METADATA_KEY in metadata:
+        source = f"metadata {METADATA_KEY!r} of {model}"
+        layers.append((source, parse_metadata_card(metadata[METADATA_KEY], source)))
+    conventional = card_path_for(model)
+    if card_path is not None:
+        layers.append((str(card_path), read_card_file(card_path)))
+    elif conventional.is_file():
+        layers.append((str(conventional), read_card_file(conventional)))
+    if not layers:
+        raise ModelCardError(
+            f"{model}: no model card: expected {conventional} (models/<name>/model.yaml beside checkpoints/), "
+            f"an explicit card path, or the card in the file's metadata key {METADATA_KEY!r}"
+        )
+    return build_card(layers)
+
+
+_LOAD_PROBLEMS = (
+    r"Opset \d+ is under development",
+    r"Current official support for domain \S+ is till opset \d+",
+    r"Unsupported model IR version: \d+, max supported IR version: \d+",
+)
+
+
+def _load_problem(message: str) -> str:
+    """onnxruntime's load error without its C++ source locations."""
+    if "Protobuf parsing failed" in message:
+        return "not an ONNX model, or a truncated one (protobuf parsing failed); re-export or re-copy the file"
+    found = [match for pattern in _LOAD_PROBLEMS for match in re.findall(pattern, message)]
+    if found:
+        return "; ".join(found) + f" (onnxruntime {ort.__version__}): export with a supported opset/IR version"
+    return _short(message)
+
+
+def _short(message: str) -> str:
+    """The human part of an onnxruntime message: no error-code prefix, file path or C++ source location."""
+    lines = message.strip().splitlines()
+    text = lines[-1] if lines else message
+    text = re.sub(r"^\[ONNXRuntimeError\] : \d+ : \w+ : ", "", text)
+    text = re.sub(r"^Load model from .*? failed:", "", text)
+    text = re.split(r"\S+\.(?:cc|h|cpp):\d+ ", text)[-1]
+    return text.strip()[:400]
+
+
+def _cuda_problem() -> str:
+    """Why the CUDA provider did not load: the first missing shared library, when that is the cause."""
+    library = Path(ort.__file__).parent / "capi" / "libonnxruntime_providers_cuda.so"
+    reason = "no usable NVIDIA GPU or driver is visible to this process"
+    if library.is_file():
+        try:
+            ctypes.CDLL(str(library))
+        except OSError as err:
+            if "cannot open shared object file" in str(err):
+                reason = f"{err} (the CUDA/cuDNN libraries this onnxruntime-gpu build needs are missing)"
+    return f"{reason}; use --device cpu or auto to run on CPU"
+
+
+def providers_available() -> Sequence[str]:
+    """The providers this onnxruntime build lists (not a promise that they work: see ``Device``)."""
+    return tuple(ort.get_available_providers())

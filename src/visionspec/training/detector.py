@@ -1,0 +1,161 @@
+"""The balloon detector: a small CenterNet-style network whose ONNX graph ends in decoded boxes.
+
+The network predicts, on a grid of stride 4, a heatmap of object centres per class, the log of each
+object's width and height (in grid cells) and the sub-cell offset of its centre. ``forward`` decodes
+inside the graph (peaks by 3x3 max-pooling, top-K over classes and cells, boxes assembled in input pixels),
+so the exported file answers with the ``boxes_scores_labels`` adapter's fixed-size tensors and needs no
+post-processing outside it: no NMS, no anchors.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import ClassVar, cast
+
+import torch
+import torch.nn.functional as F  # noqa: N812 (the conventional name)
+from torch import Tensor, nn
+
+from visionspec.training.layers import conv_bn_relu
+
+# CenterNet's prior: a fresh heatmap says 0.1 everywhere, so the focal loss starts calm.
+_HEATMAP_PRIOR_BIAS = -2.19
+# exp() of an untrained size head must not overflow float32 (e^8 cells = 12,000 px is past any input).
+_MAX_LOG_SIZE = 8.0
+
+
+@dataclass(frozen=True)
+class DetectorShape:
+    """The architecture of a detector.
+
+    Attributes:
+        height: input height in pixels (a multiple of 32).
+        width: input width in pixels (a multiple of 32).
+        num_classes: heatmap channels, one per class.
+        max_detections: K, the fixed number of boxes the exported graph returns per image.
+        widths: channels of the stages at stride 4, 8, 16 and 32.
+        head_channels: channels of the top-down path and the shared head.
+    """
+
+    height: int = 256
+    width: int = 256
+    num_classes: int = 1
+    max_detections: int = 100
+    widths: tuple[int, int, int, int] = (32, 48, 64, 96)
+    head_channels: int = 32
+
+    stride: ClassVar[int] = 4
+
+    def __post_init__(self) -> None:
+        if self.height % 32 or self.width % 32:
+            raise ValueError(f"detector input {self.height}x{self.width} must be a multiple of 32 on both axes")
+        if not 0 < self.max_detections <= self.num_classes * (self.height // 4) * (self.width // 4):
+            raise ValueError(f"max_detections {self.max_detections} must be from 1 to the number of heatmap cells")
+
+
+class BalloonDetector(nn.Module):
+    """A CenterNet-style detector: light conv backbone, top-down path, heatmap + size + offset heads.
+
+    Example:
+        >>> model = BalloonDetector(DetectorShape()).eval()
+        >>> boxes, scores, labels = model(torch.zeros(2, 3, 256, 256))
+        >>> tuple(boxes.shape), tuple(scores.shape), labels.dtype
+        ((2, 100, 4), (2, 100), torch.int64)
+    """
+
+    def __init__(self, shape: DetectorShape) -> None:
+        super().__init__()
+        self.shape = shape
+        w4, w8, w16, w32 = shape.widths
+        channels = shape.head_channels
+        # space-to-depth: the stride-4 grid at the cost of one conv, far cheaper on CPU than strided convs
+        self.stem = nn.Sequential(nn.PixelUnshuffle(4), conv_bn_relu(48, w4), conv_bn_relu(w4, w4))
+        self.stage8 = nn.Sequential(conv_bn_relu(w4, w8, stride=2), conv_bn_relu(w8, w8))
+        self.stage16 = nn.Sequential(conv_bn_relu(w8, w16, stride=2), conv_bn_relu(w16, w16))
+        self.stage32 = nn.Sequential(conv_bn_relu(w16, w32, stride=2), conv_bn_relu(w32, w32))
+        self.lateral = nn.ModuleList(conv_bn_relu(width, channels, kernel=1) for width in (w4, w8, w16, w32))
+        self.trunk = conv_bn_relu(channels, channels)
+        self.heatmap = nn.Conv2d(channels, shape.num_classes, 1)
+        self.log_size = nn.Conv2d(channels, 2, 1)
+        self.offset = nn.Conv2d(channels, 2, 1)
+        nn.init.constant_(cast(Tensor, self.heatmap.bias), _HEATMAP_PRIOR_BIAS)
+
+    def heads(self, images: Tensor) -> tuple[Tensor, Tensor, Tensor]:
+        """The raw head outputs, for training; any input size that is a multiple of 32.
+
+        Args:
+            images: (N, 3, H, W) normalised input.
+
+        Returns:
+            Heatmap logits (N, C, H/4, W/4), log width and height in cells (N, 2, H/4, W/4) and centre
+            offsets within the cell (N, 2, H/4, W/4).
+        """
+        c4 = self.stem(images)
+        c8 = self.stage8(c4)
+        c16 = self.stage16(c8)
+        c32 = self.stage32(c16)
+        path = self.lateral[3](c32)
+        for level, features in ((2, c16), (1, c8), (0, c4)):
+            path = F.interpolate(path, scale_factor=2.0, mode="nearest") + self.lateral[level](features)
+        trunk = self.trunk(path)
+        return self.heatmap(trunk), self.log_size(trunk), self.offset(trunk)
+
+    def forward(self, images: Tensor) -> tuple[Tensor, Tensor, Tensor]:
+        """Detect: the exported graph.
+
+        Args:
+            images: (N, 3, H, W) normalised input.
+
+        Returns:
+            boxes (N, K, 4) float32 xyxy in input pixels, scores (N, K) float32 in [0, 1] by decreasing
+            score, labels (N, K) int64 class indices.
+        """
+        heatmap_logits, log_sizes, offsets = self.heads(images)
+        return decode(heatmap_logits, log_sizes, offsets, input_size=(self.shape.height, self.shape.width),
+                      max_detections=self.shape.max_detections)
+
+
+def decode(
+    heatmap_logits: Tensor, log_sizes: Tensor, offsets: Tensor, *, input_size: tuple[int, int], max_detections: int
+) -> tuple[Tensor, Tensor, Tensor]:
+    """Turn head outputs into the K best boxes per image (traceable: it becomes part of the ONNX graph).
+
+    A cell is a peak when it is the maximum of its 3x3 neighbourhood; the K best peaks over all classes
+    and cells become boxes centred at ``(cell + offset) * stride`` with size ``exp(log_size) * stride``,
+    clipped to the input. Sizes are Python integers, not read from the tensors, so that the traced graph
+    holds them as constants (only the batch axis is dynamic).
+
+    Args:
+        heatmap_logits: (N, C, h, w).
+        log_sizes: (N, 2, h, w) log width and height in cells.
+        offsets: (N, 2, h, w) centre x and y offsets in cells.
+        input_size: (H, W) input pixels, ``stride`` times (h, w).
+        max_detections: K, at most ``C * h * w``.
+
+    Returns:
+        boxes (N, K, 4) xyxy input pixels, scores (N, K), labels (N, K) int64.
+    """
+    stride = DetectorShape.stride
+    limit_y, limit_x = input_size
+    height, width = limit_y // stride, limit_x // stride
+    heat = torch.sigmoid(heatmap_logits)
+    peaks = heat * (F.max_pool2d(heat, kernel_size=3, stride=1, padding=1) == heat).to(heat.dtype)
+    scores, flat_indices = torch.topk(peaks.flatten(1), k=max_detections, dim=1)
+    cells = flat_indices % (height * width)
+    labels = torch.div(flat_indices, height * width, rounding_mode="floor")
+    gather_index = cells.unsqueeze(1).expand(-1, 2, -1)
+    sizes = torch.exp(log_sizes.flatten(2).gather(2, gather_index).clamp(max=_MAX_LOG_SIZE)) * stride
+    shifts = offsets.flatten(2).gather(2, gather_index)
+    centre_x = ((cells % width).to(heat.dtype) + shifts[:, 0]) * stride
+    centre_y = (torch.div(cells, width, rounding_mode="floor").to(heat.dtype) + shifts[:, 1]) * stride
+    half_w, half_h = sizes[:, 0] / 2, sizes[:, 1] / 2
+    boxes = torch.stack(
+        [
+            (centre_x - half_w).clamp(0.0, limit_x),
+            (centre_y - half_h).clamp(0.0, limit_y),
+            (centre_x + half_w).clamp(0.0, limit_x),
+            (centre_y + half_h).clamp(0.0, limit_y),
+        ],
+        dim=2,
+    )
+    return boxes, scores, labels

@@ -1,0 +1,137 @@
+"""The balloon detector's recipe: its card, its data, its loss and its validation.
+
+Trains ``BalloonDetector`` on random 160x160 crops of the training pictures (see ``DetectorBatches``)
+with CenterNet's loss, and judges each checkpoint with the engine on the validation set: AP50, recall at
+the card's threshold (all, small, occluded balloons) and false alarms on pictures without balloons.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping, Sequence
+from typing import Any
+
+import numpy as np
+import torch
+from torch import Tensor
+
+from visionspec.datasets.images import open_image
+from visionspec.runtime.batching import BatchSettings
+from visionspec.runtime.card import build_card
+from visionspec.runtime.inference import predict
+from visionspec.runtime.preprocess import Preprocessor
+from visionspec.runtime.session import ModelSession
+from visionspec.training.centres import CentreTargets, centre_loss
+from visionspec.training.data import DetectorBatches, place_images
+from visionspec.training.detector import BalloonDetector, DetectorShape
+from visionspec.training.figures import Figures, detector_figures
+from visionspec.training.loop import EpochReport, Progress, Step, TrainingData, TrainOptions, run_training
+
+NAME = "balloon-detector"
+
+SHAPE = DetectorShape()
+
+CARD: Mapping[str, Any] = {
+    "name": NAME,
+    "task": "detection",
+    "classes": ["balloon"],
+    "description": (
+        "Reference balloon detector: a small CenterNet-style network (stride-4 centre heatmap, size and "
+        "offset heads) with the decode (3x3 max-pool peaks, top-100, boxes) inside the graph."
+    ),
+    "score_threshold": 0.3,
+    "input": {
+        "name": "images",
+        "size": [SHAPE.height, SHAPE.width],
+        "layout": "NCHW",
+        "dtype": "float32",
+        "scale": "1/255",
+        "mean": [0.0, 0.0, 0.0],
+        "std": [1.0, 1.0, 1.0],
+        "channel_order": "RGB",
+        "resize": "stretch",
+    },
+    "output": {
+        "adapter": "boxes_scores_labels",
+        "box_format": "xyxy",
+        "coordinates": "input_pixels",
+        "boxes": "boxes",
+        "scores": "scores",
+        "labels": "labels",
+    },
+}
+
+BATCH_SIZE = 32
+CROP = 160
+LEARNING_RATE = 3e-3
+# Torch and onnxruntime must agree on this many real validation pictures (plus as many random inputs).
+_CHECK_PICTURES = 4
+
+
+def train_detector(options: TrainOptions, progress: Progress | None = None) -> tuple[EpochReport, ...]:
+    """Train the balloon detector: one checked checkpoint an epoch in ``options.out``.
+
+    Args:
+        options: epochs, seed, threads, data sets, output folder.
+        progress: called with each epoch's report.
+
+    Returns:
+        One report per epoch.
+
+    Raises:
+        DatasetError: a data set is unknown, unbuilt, fails verification or lacks what the recipe needs.
+        ModelError: an exported checkpoint fails its checks.
+
+    Example:
+        >>> options = TrainOptions(epochs=1, seed=0, threads=1, train_set="balloons-train",  # doctest: +SKIP
+        ...                        val_set="balloons-val", out=Path("models/balloon-detector"), limit=64)
+        >>> reports = train_detector(options)  # doctest: +SKIP
+    """
+    data = TrainingData.load(options)
+    return run_training(DetectorRecipe(data, options), data, options, progress=progress)
+
+
+class DetectorRecipe:
+    """The detector's part of the training loop (see ``visionspec.training.loop.Recipe``)."""
+
+    card = CARD
+
+    def __init__(self, data: TrainingData, options: TrainOptions) -> None:
+        self._card = build_card([("the detector recipe", CARD)])
+        self._val = data.val
+        self._threads = options.threads
+        placed = place_images(data.train, self._card.input, self._card.classes,
+                              np.arange(len(data.train.images)), threads=options.threads)
+        self._batches = DetectorBatches(placed, spec=self._card.input, batch_size=options.batch_size or BATCH_SIZE,
+                                        crop=CROP, num_classes=len(self._card.classes), seed=options.seed)
+        self.samples = len(placed)
+        self.steps_per_epoch = len(self._batches)
+        self.learning_rate = options.learning_rate or LEARNING_RATE
+        self._seed = options.seed
+
+    def network(self) -> BalloonDetector:
+        """A fresh detector."""
+        return BalloonDetector(SHAPE)
+
+    def batches(self) -> Iterator[tuple[Tensor, CentreTargets]]:
+        """One epoch of augmented crops."""
+        return self._batches.epoch()
+
+    def step(self, network: BalloonDetector, inputs: Tensor, targets: CentreTargets) -> Step:
+        """CenterNet's loss on one batch."""
+        parts = centre_loss(*network.heads(inputs), targets)
+        return Step(parts.total, {"heatmap": parts.heatmap, "size": parts.size, "offset": parts.offset})
+
+    def check_inputs(self) -> Sequence[Tensor]:
+        """Random noise and the first validation pictures, as the engine preprocesses them."""
+        generator = torch.Generator().manual_seed(self._seed)
+        noise = torch.rand((2, 3, SHAPE.height, SHAPE.width), generator=generator)
+        preprocess = Preprocessor(self._card.input)
+        count = min(_CHECK_PICTURES, len(self._val.images))
+        pictures = np.stack([preprocess(open_image(self._val.image_path(row)))[0] for row in range(count)])
+        return [noise, torch.from_numpy(pictures)]
+
+    def validate(self, session: ModelSession) -> Figures:
+        """The checkpoint's figures on the validation set, through the engine's predict."""
+        settings = BatchSettings(batch_size=BATCH_SIZE, workers=self._threads)
+        detections = predict(session, self._val, settings=settings)
+        return detector_figures(self._val, detections, score=session.card.score_threshold)
