@@ -17,7 +17,11 @@ from visionspec.workbench import Workbench
 
 @when(phrase("the detector ingests the images"), target_fixture="detection")
 def detector_ingests(
-    scope: Scope, detector: ModelSession, workbench: Workbench, score_threshold: float | None, iou_threshold: float | None
+    scope: Scope,
+    detector: ModelSession,
+    workbench: Workbench,
+    score_threshold: float | None,
+    iou_threshold: float | None,
 ) -> DetectionResult:
     """Run the detector on every image in scope (once per run and checkpoint; cached on disk).
 
@@ -39,8 +43,9 @@ def colour_model_classifies_detections(
     Example: When the colour model classifies the detected balloons
     """
     scope = detection.scope
-    attribute = attribute_of_classes(dict(scope.dataset.spec.attributes), colour_model.card.classes,
-                                     str(colour_model.path))
+    attribute = attribute_of_classes(
+        dict(scope.dataset.spec.attributes), colour_model.card.classes, str(colour_model.path)
+    )
     kept = np.flatnonzero(detection.detections.scores >= detection.thresholds.score)
     boxes = detection.detections.boxes[kept]
     colours = workbench.classify(colour_model, scope.source, detection.detections.image_ids[kept], boxes)
@@ -48,19 +53,25 @@ def colour_model_classifies_detections(
 
 
 @when(phrase("the colour model classifies the annotated balloons"), target_fixture="annotated_colours")
-def colour_model_classifies_annotations(scope: Scope, colour_model: ModelSession, workbench: Workbench) -> AnnotatedResult:
+def colour_model_classifies_annotations(
+    scope: Scope, colour_model: ModelSession, workbench: Workbench
+) -> AnnotatedResult:
     """Run the colour model on the annotated balloons' boxes, to judge it alone.
 
     Example: When the colour model classifies the annotated balloons
     """
-    attribute = attribute_of_classes(dict(scope.dataset.spec.attributes), colour_model.card.classes,
-                                     str(colour_model.path))
+    attribute = attribute_of_classes(
+        dict(scope.dataset.spec.attributes), colour_model.card.classes, str(colour_model.path)
+    )
     annotations = scope.dataset.annotations.take(scope.objects)
     colours = workbench.classify(colour_model, scope.source, annotations.image_ids, annotations.boxes)
     return AnnotatedResult(scope, attribute, colour_model.card.classes, annotations.attributes[attribute], colours)
 
 
-@when(phrase("{low:Text} to {high:Text} {things:Word} are identified"), converters={"low": parse_count, "high": parse_count})
+@when(
+    phrase("{low:Text} to {high:Text} {things:Word} are identified"),
+    converters={"low": parse_count, "high": parse_count},
+)
 def between_identified(low: int, high: int, things: str, detection: DetectionResult) -> None:
     """A precondition: the goals that follow are judged only if the detector found this many.
 

@@ -28,11 +28,18 @@ def _named_scope(detection: DetectionResult, things: str) -> Scope:
     return scope
 
 
-@then(phrase("it should find {comparison:Comparison} {quantity:Quantity} {things:Text}{confident:Confidence}"),
-      converters=QUANTITY)
+@then(
+    phrase("it should find {comparison:Comparison} {quantity:Quantity} {things:Text}{confident:Confidence}"),
+    converters=QUANTITY,
+)
 def should_find(
-    comparison: Comparison, quantity: Quantity, things: str, confident: bool,
-    detection: DetectionResult, detected_colours: ChainResult | None, request: pytest.FixtureRequest,
+    comparison: Comparison,
+    quantity: Quantity,
+    things: str,
+    confident: bool,
+    detection: DetectionResult,
+    detected_colours: ChainResult | None,
+    request: pytest.FixtureRequest,
 ) -> None:
     """Objects found, of those in scope; with the colour model run, found AND named correctly (the chain).
 
@@ -41,8 +48,12 @@ def should_find(
     goal = Goal(comparison, quantity, confident)
     scope = _named_scope(detection, things.removeprefix("of the "))
     if detected_colours is not None:
-        chain = ChainResult(DetectionResult(scope, detection.detections, detection.thresholds),
-                            detected_colours.labels, detected_colours.attribute)
+        chain = ChainResult(
+            DetectionResult(scope, detection.detections, detection.thresholds),
+            detected_colours.labels,
+            detected_colours.confidences,
+            detected_colours.attribute,
+        )
         attach.chain_evidence(chain)
         assert_goal(request, judge(goal, chain.found()))
         return
@@ -51,11 +62,17 @@ def should_find(
     assert_goal(request, judge(goal, result.found()))
 
 
-@then(phrase("{comparison:Comparison} {quantity:Quantity} of the reported {things:Text} are not {others:Text}"),
-      converters=QUANTITY)
+@then(
+    phrase("{comparison:Comparison} {quantity:Quantity} of the reported {things:Text} are not {others:Text}"),
+    converters=QUANTITY,
+)
 def reported_are_not(
-    comparison: Comparison, quantity: Quantity, things: str, others: str,
-    detected_colours: ChainResult | None, request: pytest.FixtureRequest,
+    comparison: Comparison,
+    quantity: Quantity,
+    things: str,
+    others: str,
+    detected_colours: ChainResult | None,
+    request: pytest.FixtureRequest,
 ) -> None:
     """Reported objects of a colour (the chain's output) that are not objects of that colour.
 
@@ -64,13 +81,17 @@ def reported_are_not(
     if things != others:
         raise GoalPhraseError(f'"the reported {things} are not {others}": name the same objects twice')
     if detected_colours is None:
-        raise GoalPhraseError('this goal judges the chain: add "When the colour model classifies the detected balloons"')
+        raise GoalPhraseError(
+            'this goal judges the chain: add "When the colour model classifies the detected balloons"'
+        )
     value = things.split()[0]
     attach.reported_evidence(detected_colours, value)
     assert_goal(request, judge(Goal(comparison, quantity), detected_colours.wrong_reports(value, things)))
 
 
-@then(phrase("{comparison:Comparison} {quantity:Quantity} of the {images:Text} contain a detection"), converters=QUANTITY)
+@then(
+    phrase("{comparison:Comparison} {quantity:Quantity} of the {images:Text} contain a detection"), converters=QUANTITY
+)
 def images_contain_a_detection(
     comparison: Comparison, quantity: Quantity, images: str, detection: DetectionResult, request: pytest.FixtureRequest
 ) -> None:
@@ -79,8 +100,10 @@ def images_contain_a_detection(
     Example: Then at most 1% of the images without balloons contain a detection
     """
     if images != detection.scope.images_noun:
-        raise GoalPhraseError(f'the goal is about "{images}" but the scenario judges "{detection.scope.images_noun}"; '
-                              f'narrow the scope first, e.g. "Given only the {images}"')
+        raise GoalPhraseError(
+            f'the goal is about "{images}" but the scenario judges "{detection.scope.images_noun}"; '
+            f'narrow the scope first, e.g. "Given only the {images}"'
+        )
     attach.detection_evidence(detection)
     assert_goal(request, judge(Goal(comparison, quantity), detection.images_with_detection()))
 
@@ -92,11 +115,17 @@ _DETECTION_FIGURES = {
 }
 
 
-@then(phrase("the {figure:DetectionFigure} should be {comparison:Comparison} {quantity:Quantity}{confident:Confidence}"),
-      converters=QUANTITY)
+@then(
+    phrase("the {figure:DetectionFigure} should be {comparison:Comparison} {quantity:Quantity}{confident:Confidence}"),
+    converters=QUANTITY,
+)
 def detection_figure(
-    figure: str, comparison: Comparison, quantity: Quantity, confident: bool,
-    detection: DetectionResult, request: pytest.FixtureRequest,
+    figure: str,
+    comparison: Comparison,
+    quantity: Quantity,
+    confident: bool,
+    detection: DetectionResult,
+    request: pytest.FixtureRequest,
 ) -> None:
     """Recall, precision or F1 of the detector at the stated confidence and overlap.
 
@@ -118,8 +147,10 @@ def mean_average_precision(
     assert_goal(request, judge(Goal(comparison, quantity), detection.mean_average_precision(at_50=figure == "mAP@.50")))
 
 
-@then(phrase("the mean counting error per image should be {comparison:Comparison} {figure:Quantity}"),
-      converters={"figure": parse_figure})
+@then(
+    phrase("the mean counting error per image should be {comparison:Comparison} {figure:Quantity}"),
+    converters={"figure": parse_figure},
+)
 def mean_counting_error(
     comparison: Comparison, figure: Quantity, detection: DetectionResult, request: pytest.FixtureRequest
 ) -> None:
@@ -131,11 +162,16 @@ def mean_counting_error(
     assert_goal(request, judge(Goal(comparison, figure), detection.mean_counting_error()))
 
 
-@then(phrase("the colour accuracy should be {comparison:Comparison} {quantity:Quantity}{confident:Confidence}"),
-      converters=QUANTITY)
+@then(
+    phrase("the colour accuracy should be {comparison:Comparison} {quantity:Quantity}{confident:Confidence}"),
+    converters=QUANTITY,
+)
 def colour_accuracy(
-    comparison: Comparison, quantity: Quantity, confident: bool,
-    annotated_colours: AnnotatedResult, request: pytest.FixtureRequest,
+    comparison: Comparison,
+    quantity: Quantity,
+    confident: bool,
+    annotated_colours: AnnotatedResult,
+    request: pytest.FixtureRequest,
 ) -> None:
     """Annotated balloons whose colour the colour model names correctly.
 
@@ -145,11 +181,21 @@ def colour_accuracy(
     assert_goal(request, judge(Goal(comparison, quantity, confident), annotated_colours.accuracy()))
 
 
-@then(phrase("the colour {figure:ClassFigure} for {value:Word} should be {comparison:Comparison} {quantity:Quantity}"
-             "{confident:Confidence}"), converters=QUANTITY)
+@then(
+    phrase(
+        "the colour {figure:ClassFigure} for {value:Word} should be {comparison:Comparison} {quantity:Quantity}"
+        "{confident:Confidence}"
+    ),
+    converters=QUANTITY,
+)
 def colour_figure(
-    figure: str, value: str, comparison: Comparison, quantity: Quantity, confident: bool,
-    annotated_colours: AnnotatedResult, request: pytest.FixtureRequest,
+    figure: str,
+    value: str,
+    comparison: Comparison,
+    quantity: Quantity,
+    confident: bool,
+    annotated_colours: AnnotatedResult,
+    request: pytest.FixtureRequest,
 ) -> None:
     """Recall or precision of one colour (use a Scenario Outline for one row a colour).
 
@@ -160,11 +206,19 @@ def colour_figure(
     assert_goal(request, judge(Goal(comparison, quantity, confident), measure(value)))
 
 
-@then(phrase("{comparison:Comparison} {quantity:Quantity} of the balloons that are not {value:Word} are called {called:Word}"),
-      converters=QUANTITY)
+@then(
+    phrase(
+        "{comparison:Comparison} {quantity:Quantity} of the balloons that are not {value:Word} are called {called:Word}"
+    ),
+    converters=QUANTITY,
+)
 def called_among_others(
-    comparison: Comparison, quantity: Quantity, value: str, called: str,
-    annotated_colours: AnnotatedResult, request: pytest.FixtureRequest,
+    comparison: Comparison,
+    quantity: Quantity,
+    value: str,
+    called: str,
+    annotated_colours: AnnotatedResult,
+    request: pytest.FixtureRequest,
 ) -> None:
     """Balloons of other colours that the colour model calls this colour.
 

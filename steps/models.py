@@ -48,8 +48,11 @@ def named_colour_model(checkpoint: str, workbench: Workbench) -> ModelSession:
     return workbench.model(Path(checkpoint))
 
 
-@given(phrase("detections with a confidence of at least {quantity:Quantity}"), target_fixture="score_threshold",
-       converters=QUANTITY)
+@given(
+    phrase("detections with a confidence of at least {quantity:Quantity}"),
+    target_fixture="score_threshold",
+    converters=QUANTITY,
+)
 def confidence_of_at_least(quantity: Quantity) -> float:
     """Only detections at least this confident count (default: the detector card's threshold).
 
@@ -58,8 +61,11 @@ def confidence_of_at_least(quantity: Quantity) -> float:
     return quantity.as_rate()
 
 
-@given(phrase("a box counts when it overlaps by at least {quantity:Quantity}"), target_fixture="iou_threshold",
-       converters=QUANTITY)
+@given(
+    phrase("a box counts when it overlaps by at least {quantity:Quantity}"),
+    target_fixture="iou_threshold",
+    converters=QUANTITY,
+)
 def overlap_of_at_least(quantity: Quantity) -> float:
     """A detection finds an object when their boxes overlap (IoU) at least this much (default 50%).
 

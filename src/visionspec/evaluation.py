@@ -118,7 +118,9 @@ class DetectionResult:
         """Images with at least one detection at the score threshold, of the scope's images."""
         kept = self.detections.scores >= self.thresholds.score
         flagged = np.unique(self.detections.image_ids[kept]).shape[0]
-        return Measurement.proportion("", flagged, len(self.scope.dataset.images), f"{self.scope.images_noun} contain a detection")
+        return Measurement.proportion(
+            "", flagged, len(self.scope.dataset.images), f"{self.scope.images_noun} contain a detection"
+        )
 
     @cached_property
     def coco(self) -> CocoEvaluation:
@@ -132,7 +134,9 @@ class DetectionResult:
         """Box mAP@.50 or mAP@[.50:.95] as pycocotools computes it."""
         summary = self.coco.summary
         label = "box mAP@.50" if at_50 else "box mAP@[.50:.95]"
-        return Measurement.figure(label, summary.ap50 if at_50 else summary.ap, len(self.scope.dataset.images), "images")
+        return Measurement.figure(
+            label, summary.ap50 if at_50 else summary.ap, len(self.scope.dataset.images), "images"
+        )
 
     @cached_property
     def counting(self) -> CountingErrors:

@@ -44,19 +44,26 @@ class ChainResult:
     Attributes:
         detection: the detector's result on the scope.
         labels: (D,) the colour model's class for each detection (``""`` below the score threshold).
+        confidences: (D,) the colour model's probability for that class (0 below the score threshold).
         attribute: the data set attribute the colour model predicts (``colour``).
     """
 
     detection: DetectionResult
     labels: NDArray[np.str_]
+    confidences: NDArray[np.float64]
     attribute: str
 
     @classmethod
-    def of(cls, detection: DetectionResult, colours: Classifications, kept: NDArray[np.intp], attribute: str) -> ChainResult:
+    def of(
+        cls, detection: DetectionResult, colours: Classifications, kept: NDArray[np.intp], attribute: str
+    ) -> ChainResult:
         """Spread the classifications of the ``kept`` detection rows over every detection."""
         labels = np.full(len(detection.detections), "", dtype=object)
         labels[kept] = np.asarray(colours.labels, dtype=object)
-        return cls(detection, labels.astype(np.str_), attribute)
+        confidences = np.zeros(len(detection.detections))
+        if len(kept):
+            confidences[kept] = colours.probabilities.max(axis=1)
+        return cls(detection, labels.astype(np.str_), confidences, attribute)
 
     @cached_property
     def _true_values(self) -> NDArray[np.str_]:
@@ -71,10 +78,18 @@ class ChainResult:
         predicted[hit] = self.labels[matched_by[hit]]
         return predicted.astype(np.str_)
 
+    @property
+    def confidence_for_objects(self) -> NDArray[np.float64]:
+        """(N,) the colour model's confidence in the colour it gave each object (0 when missed)."""
+        matched_by = self.detection.matches.ground_truth_matched_by
+        return np.where(matched_by >= 0, self.confidences[np.maximum(matched_by, 0)], 0.0)
+
     def blame(self) -> NDArray[np.str_]:
         """(N,) ``found``, ``the detector missed it`` or ``the colour model called it <colour>``."""
         predicted = self.predicted_for_objects
-        verdicts = np.where(predicted == self._true_values, FOUND, np.char.add("the colour model called it ", predicted))
+        verdicts = np.where(
+            predicted == self._true_values, FOUND, np.char.add("the colour model called it ", predicted)
+        )
         return np.where(predicted == "", DETECTOR_MISSED, verdicts).astype(np.str_)
 
     def found_objects(self) -> NDArray[np.bool_]:
@@ -142,20 +157,27 @@ class AnnotatedResult:
     def recall_for(self, value: str) -> Measurement:
         """Objects of ``value`` that the model called ``value``."""
         recall = self._scores(value).recall
-        return Measurement.proportion(f"{self.attribute} recall: called", recall.successes, recall.trials,
-                                      f"{value} {self.scope.noun} {value}")
+        return Measurement.proportion(
+            f"{self.attribute} recall: called", recall.successes, recall.trials, f"{value} {self.scope.noun} {value}"
+        )
 
     def precision_for(self, value: str) -> Measurement:
         """Objects called ``value`` that are ``value``."""
         precision = self._scores(value).precision
-        return Measurement.proportion(f"{self.attribute} precision:", precision.successes, precision.trials,
-                                      f"{self.scope.noun} called {value} are {value}")
+        return Measurement.proportion(
+            f"{self.attribute} precision:",
+            precision.successes,
+            precision.trials,
+            f"{self.scope.noun} called {value} are {value}",
+        )
 
     def called_among_others(self, value: str) -> Measurement:
         """Objects that are not ``value`` but that the model called ``value``."""
         others = self.true_labels != value
         called = int((others & (self.predicted_labels == value)).sum())
-        return Measurement.proportion("", called, int(others.sum()), f"{self.scope.noun} that are not {value} are called {value}")
+        return Measurement.proportion(
+            "", called, int(others.sum()), f"{self.scope.noun} that are not {value} are called {value}"
+        )
 
     def _scores(self, value: str) -> ClassScores:
         if value not in self.metrics.per_class:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import difflib
 import json
+import os
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -22,14 +23,16 @@ from pytest_bdd.parser import Feature, Scenario, Step
 from pytest_bdd.scenario import scenario_wrapper_template_registry
 from pytest_bdd.steps import step_function_context_registry
 
-from visionspec.errors import VisionSpecError
 from visionspec.goals.verdict import Verdict
+from visionspec.report.allure_files import checkpoint_number, write_categories, write_environment, write_executor
 from visionspec.report.attach import attach_verdicts
+from visionspec.workbench import Workbench
 
 EXIT_BROKEN = 2
 GOAL_PROPERTY = "visionspec-goal"
 FEATURES_KEY = pytest.StashKey[list[Path]]()
 OUTCOMES_KEY = pytest.StashKey["RunOutcomes"]()
+WORKBENCH_KEY = pytest.StashKey[Workbench]()
 
 # Tags of the form "@name:value" that become Allure labels instead of pytest markers.
 _LABEL_TAGS = frozenset({"severity", "epic", "feature", "story", "owner", "suite", "tag", "layer"})
@@ -68,8 +71,20 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--device", choices=("auto", "cpu", "cuda"), default="auto", help="execution device")
     group.addoption("--datasets", metavar="DIR", help="data set folder (default: $VISIONSPEC_DATASETS or ./datasets)")
     group.addoption("--models", metavar="DIR", default="models", help="model registry folder")
-    group.addoption("--goals", action="append", default=[], metavar="PATH", help="feature file or folder to run (repeatable; default: features/)")
+    group.addoption(
+        "--goals",
+        action="append",
+        default=[],
+        metavar="PATH",
+        help="feature file or folder to run (repeatable; default: features/)",
+    )
     group.addoption("--summary-json", metavar="PATH", help="write the goal-by-goal summary as JSON")
+    group.addoption(
+        "--checkpoint-name",
+        metavar="NAME",
+        help="the checkpoint the report's trend reads by (default: the first model's file name)",
+    )
+    group.addoption("--build-order", type=int, metavar="N", help="position of this run in the trend")
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -189,7 +204,7 @@ def pytest_bdd_step_func_lookup_error(step: Step, exception: Exception, **_: Any
 # --- Verdicts: met, missed, broken ------------------------------------------------------------------
 
 
-class GoalMissed(AssertionError):
+class GoalMissed(AssertionError):  # noqa: N818 (a verdict, not an error: the test is sound)
     """A goal was judged and missed: the model is not good enough (Allure "failed", exit code 1)."""
 
 
@@ -231,9 +246,13 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     template = scenario_wrapper_template_registry.get(getattr(item, "function", None))  # type: ignore[arg-type]
     if template is None:
         return  # not a scenario (the project's own unit tests)
+    # JUnit, the terminal and CI read the scenario's own name, not the generated function's
+    variant = item.name.partition("[")[2]
+    name = f"{template.name} [{variant}" if variant else template.name
+    feature_file = os.path.relpath(template.feature.filename, item.config.invocation_params.dir)
+    report.nodeid = f"{feature_file}::{name}"
     if report.when == "call" or (report.when == "setup" and not report.passed):
         goals = [str(value) for key, value in item.user_properties if key == GOAL_PROPERTY]
-        name = template.name
         status = _status(report, call.excinfo)
         item.config.stash[OUTCOMES_KEY].scenarios.append(
             ScenarioOutcome(name, item.nodeid, status, goals, _first_line(call.excinfo))
@@ -249,10 +268,26 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         return
     if outcomes.broken or exitstatus not in _JUDGED:
         session.exitstatus = EXIT_BROKEN
+    _write_allure_metadata(session.config)
     path = session.config.getoption("summary_json")
     if path:
         Path(path).parent.mkdir(parents=True, exist_ok=True)
         Path(path).write_text(json.dumps(outcomes.to_dict(), indent=2) + "\n", encoding="utf-8")
+
+
+def _write_allure_metadata(config: pytest.Config) -> None:
+    """environment.properties (models, hashes, data sets, provider), executor.json (the checkpoint), categories."""
+    results = config.getoption("allure_report_dir", None)
+    workbench = config.stash.get(WORKBENCH_KEY, None)
+    if not results:
+        return
+    folder = Path(results)
+    write_categories(folder)
+    if workbench is None or not workbench.models:
+        return
+    write_environment(folder, workbench.environment())
+    checkpoint = config.getoption("checkpoint_name") or workbench.models[0].path.stem
+    write_executor(folder, checkpoint, config.getoption("build_order") or checkpoint_number(checkpoint) or 0)
 
 
 def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:

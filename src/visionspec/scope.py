@@ -74,7 +74,9 @@ class Scope:
         """Only the objects whose ``attribute`` is ``value`` (a declared attribute and value)."""
         mask = self.objects & self.dataset.objects_where(**{attribute: value})
         adjective = attribute if value == _YES else value
-        return Scope(self.source, self.dataset, frozen_array(mask, np.bool_), f"{adjective} {self.noun}", self.images_noun)
+        return Scope(
+            self.source, self.dataset, frozen_array(mask, np.bool_), f"{adjective} {self.noun}", self.images_noun
+        )
 
     def narrowed_by_word(self, word: str) -> Scope:
         """``small``, ``red``, ``occluded``: the declared value (or yes/no attribute) this word names."""
@@ -85,12 +87,17 @@ class Scope:
         if word in declared and _YES in declared[word]:
             return self.narrowed(word, _YES)
         if len(owners) > 1:
-            raise GoalPhraseError(f'"{word}" is a value of several attributes ({", ".join(owners)}); '
-                                  f'write "the {self.noun} whose <attribute> is {word}"')
-        words = sorted({value for values in declared.values() for value in values if value not in ("yes", "no")}
-                       | {name for name, values in declared.items() if _YES in values})
-        raise GoalPhraseError(f'"{word}" names no attribute value of data set {self.dataset.id}; '
-                              f"accepted: {', '.join(words)}")
+            raise GoalPhraseError(
+                f'"{word}" is a value of several attributes ({", ".join(owners)}); '
+                f'write "the {self.noun} whose <attribute> is {word}"'
+            )
+        words = sorted(
+            {value for values in declared.values() for value in values if value not in ("yes", "no")}
+            | {name for name, values in declared.items() if _YES in values}
+        )
+        raise GoalPhraseError(
+            f'"{word}" names no attribute value of data set {self.dataset.id}; accepted: {", ".join(words)}'
+        )
 
     @property
     def object_count(self) -> int:

@@ -7,6 +7,7 @@ runs on the whole data set, so slices ("only the images without balloons") reuse
 
 from __future__ import annotations
 
+import subprocess
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -16,11 +17,27 @@ from numpy.typing import NDArray
 
 from visionspec.datasets.dataset import Dataset
 from visionspec.detections import Detections
+from visionspec.report.allure_files import ModelFile, RunEnvironment
 from visionspec.runtime.cache import PredictionCache
 from visionspec.runtime.crops import Classifications, classify_crops
 from visionspec.runtime.inference import predict
 from visionspec.runtime.progress import ProgressLine
 from visionspec.runtime.session import Device, ModelSession, open_model
+
+
+def gpu_name() -> str:
+    """The NVIDIA GPU's name as ``nvidia-smi`` reports it, or ``GPU`` when it cannot tell."""
+    try:
+        found = subprocess.run(
+            ["nvidia-smi", "--query-gpu=name", "--format=csv,noheader"],
+            capture_output=True,
+            text=True,
+            timeout=10,
+            check=True,
+        )
+    except (OSError, subprocess.SubprocessError):
+        return "GPU"
+    return found.stdout.strip().splitlines()[0] if found.stdout.strip() else "GPU"
 
 
 @dataclass
@@ -37,6 +54,8 @@ class Workbench:
     cache: PredictionCache
     threads: int | None = None
     _models: dict[Path, ModelSession] = field(default_factory=dict)
+    datasets: dict[str, str] = field(default_factory=dict)
+    """Id to digest of every data set a model ran on, for the report's environment."""
 
     def model(self, path: Path) -> ModelSession:
         """The model at ``path``, opened (and checked against its card) once per run."""
@@ -50,9 +69,17 @@ class Workbench:
         """Every model opened so far, for the report's environment."""
         return list(self._models.values())
 
+    def environment(self) -> RunEnvironment:
+        """What this run judged and on what, for ``environment.properties``."""
+        models = [ModelFile(model.card.name, model.path, model.sha256) for model in self.models]
+        providers = sorted({model.provider for model in self.models}) or ["none (no model ran)"]
+        device = gpu_name() if "CUDAExecutionProvider" in providers else "CPU"
+        return RunEnvironment(models, dict(self.datasets), ", ".join(providers), device)
+
     def detections(self, model: ModelSession, dataset: Dataset) -> Detections:
         """``model``'s detections on every image of ``dataset`` (all scores; thresholds come later)."""
         progress = ProgressLine(sys.stderr, f"{model.path.name} on {dataset.id}")
+        self.datasets[dataset.id] = dataset.digest
         return predict(model, dataset, cache=self.cache, progress=progress)
 
     def classify(
@@ -60,4 +87,5 @@ class Workbench:
     ) -> Classifications:
         """``model``'s class for the crop of every box (ground-truth or detected)."""
         progress = ProgressLine(sys.stderr, f"{model.path.name} on {len(boxes):,} crops")
+        self.datasets[dataset.id] = dataset.digest
         return classify_crops(model, dataset, image_ids, boxes, cache=self.cache, progress=progress)

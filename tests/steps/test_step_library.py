@@ -10,7 +10,6 @@ import json
 from pathlib import Path
 
 import pytest
-
 from tests.steps.tiny_world import write_project
 
 BACKGROUND = """
@@ -67,7 +66,9 @@ def test_a_missed_goal_fails_with_one_sentence_and_exit_1(project: pytest.Pytest
 """)
     assert result.ret == 1
     result.assert_outcomes(failed=2)
-    result.stdout.fnmatch_lines(["*GoalMissed: found 8 of 10 balloons (80%, 95% CI 49.0-94.3%); goal: at least 9; short by 1"])
+    result.stdout.fnmatch_lines(
+        ["*GoalMissed: found 8 of 10 balloons (80%, 95% CI 49.0-94.3%); goal: at least 9; short by 1"]
+    )
     assert goal_lines(result)[1] == (
         "MISSED  Too many false alarms: 2 of 10 images without balloons contain a detection "
         "(20%, 95% CI 5.7-51.0%); goal: at most 10%; short by 10.0 points"

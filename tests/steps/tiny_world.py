@@ -18,8 +18,8 @@ from pathlib import Path
 
 import numpy as np
 from PIL import Image
+from tests.runtime.runtime_models import ModelPlan, OutputPlan, bsl_plan, build_model, write_card
 
-from tests.runtime.runtime_models import ModelPlan, OutputPlan, build_model, bsl_plan, write_card
 from visionspec.datasets.spec import spec_from_dict
 from visionspec.datasets.writer import write_dataset
 

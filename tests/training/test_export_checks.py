@@ -77,7 +77,8 @@ def test_export_writes_a_checked_file_the_engine_opens(tmp_path: Path) -> None:
 
 
 def test_export_refuses_a_model_that_does_not_match_its_card(tmp_path: Path) -> None:
-    with pytest.raises(ModelError, match=r"does not match its model card .*\n  card expects:  float32 \[B, 3, 96, 96\]"):
+    expected = r"does not match its model card .*\n  card expects:  float32 \[B, 3, 96, 96\]"
+    with pytest.raises(ModelError, match=expected):
         _export(tmp_path, BalloonDetector(SHAPE), _card(size=96))
     assert list((tmp_path / "checkpoints").iterdir()) == []
 

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import pytest
 
@@ -72,9 +70,9 @@ def test_detector_batches_move_boxes_with_the_crop_and_the_flip() -> None:
         cell = int(targets.cells[0, 0])
         centre_x = (cell % 40 + float(targets.offsets[0, 0, 0])) * 4
         centre_y = (cell // 40 + float(targets.offsets[0, 0, 1])) * 4
-        width, height = np.exp(targets.log_sizes[0, 0].numpy()) * 4
-        left, top = int(round(centre_x - width / 2)), int(round(centre_y - height / 2))
-        right, bottom = int(round(centre_x + width / 2)), int(round(centre_y + height / 2))
+        width, height = (float(size) * 4 for size in np.exp(targets.log_sizes[0, 0].numpy()))
+        left, top = round(centre_x - width / 2), round(centre_y - height / 2)
+        right, bottom = round(centre_x + width / 2), round(centre_y + height / 2)
         square = inputs[0, 0, top:bottom, left:right]
         assert float(square.min()) > float(inputs[0, 0].min())  # the box covers the (jittered) white square
         assert float(inputs[0, 0, top:bottom, left:right].mean()) == pytest.approx(float(square.max()), rel=1e-5)

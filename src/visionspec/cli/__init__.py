@@ -19,7 +19,7 @@ EXIT_GOAL_MISSED = 1
 EXIT_BROKEN = 2
 
 # Command modules, each with ``register(subparsers)`` that sets ``handler`` on its parser.
-_COMMAND_MODULES = ("datasets", "evaluate", "predict", "train", "steps", "report")
+_COMMAND_MODULES = ("run", "report", "datasets", "evaluate", "predict", "train", "steps")
 
 Handler = Callable[[argparse.Namespace], int]
 
@@ -43,7 +43,11 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the console script."""
     parser = build_parser()
-    args = parser.parse_args(argv)
+    arguments = list(sys.argv[1:] if argv is None else argv)
+    # after "--": passed through unchanged (to pytest, for `run` and `checkpoints`)
+    split = arguments.index("--") if "--" in arguments else len(arguments)
+    args = parser.parse_args(arguments[:split])
+    args.passthrough = arguments[split + 1 :]
     handler: Handler = args.handler
     try:
         return handler(args)

@@ -18,12 +18,19 @@ from visionspec.datasets.dataset import Dataset
 from visionspec.evaluation import DetectionResult
 from visionspec.goals.verdict import Verdict
 from visionspec.pipeline import DETECTOR_MISSED, FOUND, AnnotatedResult, ChainResult
-from visionspec.report.evidence import contact_sheet, false_alarm_tiles, miss_tiles, mislabelled_tiles
+from visionspec.report.evidence import TileSet, contact_sheet, false_alarm_tiles, mislabelled_tiles, miss_tiles
 from visionspec.report.picture import Picture
 from visionspec.report.tables import Badge, html_table, key_value_table
 
+
 def _picture(picture: Picture, name: str) -> None:
     allure.attach(picture.data, name=name, attachment_type=picture.media_type, extension=picture.extension)
+
+
+def _sheet(tiles: TileSet, name: str) -> None:
+    """A contact sheet, only when there is something to show (reports stay small)."""
+    if tiles.total:
+        _picture(contact_sheet(tiles), name)
 
 
 def _html(page: str, name: str) -> None:
@@ -35,15 +42,17 @@ def attach_verdicts(verdicts: Sequence[Verdict]) -> None:
     rows = []
     for verdict in verdicts:
         measured = verdict.measurement
-        rows.append((
-            str(verdict.goal),
-            measured.value,
-            measured.count,
-            measured.total,
-            str(measured.interval) if measured.interval else None,
-            verdict.margin,
-            Badge("met", "good") if verdict.met else Badge("missed", "bad"),
-        ))
+        rows.append(
+            (
+                str(verdict.goal),
+                measured.value,
+                measured.count,
+                measured.total,
+                str(measured.interval) if measured.interval else None,
+                verdict.margin,
+                Badge("met", "good") if verdict.met else Badge("missed", "bad"),
+            )
+        )
     header = ("goal", "measured", "count", "sample", "95% CI", "margin", "verdict")
     _html(html_table(header, rows, caption=verdicts[0].measurement.label or "goal"), "verdict")
 
@@ -58,27 +67,35 @@ def detection_evidence(result: DetectionResult) -> None:
     """Figures at the thresholds, then the missed objects and the false alarms as contact sheets."""
     counts = result.counts.overall
     found = result.found()
-    _html(key_value_table({
-        "images": len(result.scope.dataset.images),
-        f"{result.scope.noun} in scope": found.total,
-        f"{result.scope.noun} found": found.count,
-        "detections counted": counts.tp + counts.fp,
-        "true positives": counts.tp,
-        "false alarms": counts.fp,
-        "missed (all objects)": counts.fn,
-        "precision": counts.precision.value,
-        "recall (all objects)": counts.recall.value,
-        "thresholds": str(result.thresholds),
-    }, caption="Detector figures"), "figures")
+    _html(
+        key_value_table(
+            {
+                "images": len(result.scope.dataset.images),
+                f"{result.scope.noun} in scope": found.total,
+                f"{result.scope.noun} found": found.count,
+                "detections counted": counts.tp + counts.fp,
+                "true positives": counts.tp,
+                "false alarms": counts.fp,
+                "missed (all objects)": counts.fn,
+                "precision": counts.precision.value,
+                "recall (all objects)": counts.recall.value,
+                "thresholds": str(result.thresholds),
+            },
+            caption="Detector figures",
+        ),
+        "figures",
+    )
     matches = result.matches
     image_path = _image_path(result.scope.dataset)
     judged = result.detections.take(result.detections.scores >= result.thresholds.score)
-    misses = miss_tiles(matches.ground_truth, result.missed_objects, judged, image_path,
-                        title=f"Missed {result.scope.noun}")
-    _picture(contact_sheet(misses), "missed objects")
-    alarms = false_alarm_tiles(matches.detections, matches.false_positives, matches.ground_truth, image_path,
-                               title="False alarms")
-    _picture(contact_sheet(alarms), "false alarms")
+    misses = miss_tiles(
+        matches.ground_truth, result.missed_objects, judged, image_path, title=f"Missed {result.scope.noun}"
+    )
+    _sheet(misses, "missed objects")
+    alarms = false_alarm_tiles(
+        matches.detections, matches.false_positives, matches.ground_truth, image_path, title="False alarms"
+    )
+    _sheet(alarms, "false alarms")
 
 
 def coco_evidence(result: DetectionResult) -> None:
@@ -86,8 +103,10 @@ def coco_evidence(result: DetectionResult) -> None:
     from visionspec.report.plots import PrCurve, pr_curve_plot
 
     evaluation = result.coco
-    _html(key_value_table(dict(evaluation.summary.to_dict()), caption="COCO box evaluation (pycocotools' figures)"),
-          "COCO figures")
+    _html(
+        key_value_table(dict(evaluation.summary.to_dict()), caption="COCO box evaluation (pycocotools' figures)"),
+        "COCO figures",
+    )
     curves = []
     for k, category_id in enumerate(evaluation.category_ids):
         precision = evaluation.precision[0, :, k, 0, -1]  # IoU .50, area all, most detections
@@ -98,22 +117,36 @@ def coco_evidence(result: DetectionResult) -> None:
         point = None
         if overall is not None and overall.recall.value is not None and overall.precision.value is not None:
             point = (overall.recall.value, overall.precision.value)
-        curves.append(PrCurve(name, evaluation.recall_thresholds, np.nan_to_num(precision),
-                              float(np.nanmean(precision)), point, f"confidence ≥ {result.thresholds.score:.2f}"))
+        curves.append(
+            PrCurve(
+                name,
+                evaluation.recall_thresholds,
+                np.nan_to_num(precision),
+                float(np.nanmean(precision)),
+                point,
+                f"confidence ≥ {result.thresholds.score:.2f}",
+            )
+        )
     _picture(pr_curve_plot(curves, title="Precision-recall at IoU 0.50"), "PR curve")
 
 
 def counting_evidence(result: DetectionResult) -> None:
     """Counted against true objects per image, summarised."""
     counting = result.counting
-    _html(key_value_table({
-        "images": len(counting.image_ids),
-        "objects there": int(counting.true_counts.sum()),
-        "objects counted": int(counting.predicted_counts.sum()),
-        "mean absolute error per image": counting.mean_absolute_error,
-        "mean error per image (+ over-counts)": counting.mean_error,
-        "images counted exactly": str(counting.exact),
-    }, caption="Counting"), "counting")
+    _html(
+        key_value_table(
+            {
+                "images": len(counting.image_ids),
+                "objects there": int(counting.true_counts.sum()),
+                "objects counted": int(counting.predicted_counts.sum()),
+                "mean absolute error per image": counting.mean_absolute_error,
+                "mean error per image (+ over-counts)": counting.mean_error,
+                "images counted exactly": str(counting.exact),
+            },
+            caption="Counting",
+        ),
+        "counting",
+    )
 
 
 def chain_evidence(chain: ChainResult) -> None:
@@ -127,23 +160,45 @@ def chain_evidence(chain: ChainResult) -> None:
     image_path = _image_path(result.scope.dataset)
     judged = result.detections.take(result.detections.scores >= result.thresholds.score)
     matches = result.matches
-    _picture(contact_sheet(miss_tiles(matches.ground_truth, missed, judged, image_path, attribute=chain.attribute,
-                                      title="Missed by the detector")), "missed by the detector")
+    _sheet(
+        miss_tiles(
+            matches.ground_truth, missed, judged, image_path, attribute=chain.attribute, title="Missed by the detector"
+        ),
+        "missed by the detector",
+    )
     misread = counted & (chain.blame() != DETECTOR_MISSED) & (chain.blame() != FOUND)
     predicted = chain.predicted_for_objects
     truth = matches.ground_truth.attributes[chain.attribute]
-    _picture(contact_sheet(mislabelled_tiles(matches.ground_truth, misread, list(truth), list(predicted),
-                                             np.ones(len(truth)), image_path, detections=judged,
-                                             title="Found, but misnamed by the colour model")), "misnamed")
+    _sheet(
+        mislabelled_tiles(
+            matches.ground_truth,
+            misread,
+            list(truth),
+            list(predicted),
+            chain.confidence_for_objects,
+            image_path,
+            detections=judged,
+            title="Found, but misnamed by the colour model",
+        ),
+        "misnamed",
+    )
 
 
 def reported_evidence(chain: ChainResult, value: str) -> None:
     """The reported objects of a colour that are something else, most confident first."""
     wrong = chain.wrongly_reported(value)
     matches = chain.detection.matches
-    _picture(contact_sheet(false_alarm_tiles(matches.detections, wrong, matches.ground_truth,
-                                             _image_path(chain.detection.scope.dataset), labels=list(chain.labels),
-                                             title=f"Reported {value}, but not a {value} object")), "wrong reports")
+    _sheet(
+        false_alarm_tiles(
+            matches.detections,
+            wrong,
+            matches.ground_truth,
+            _image_path(chain.detection.scope.dataset),
+            labels=list(chain.labels),
+            title=f"Reported {value}, but not a {value} object",
+        ),
+        "wrong reports",
+    )
 
 
 def colour_evidence(result: AnnotatedResult) -> None:
@@ -151,15 +206,32 @@ def colour_evidence(result: AnnotatedResult) -> None:
     from visionspec.report.plots import confusion_matrix_plot
 
     metrics = result.metrics
-    rows = [(label, scores.support, scores.recall.value, scores.precision.value, scores.f1)
-            for label, scores in metrics.per_class.items()]
-    _html(html_table(("colour", "balloons", "recall", "precision", "F1"), rows,
-                     caption=f"Colour model: accuracy {metrics.accuracy}"), "per colour")
+    rows = [
+        (label, scores.support, scores.recall.value, scores.precision.value, scores.f1)
+        for label, scores in metrics.per_class.items()
+    ]
+    _html(
+        html_table(
+            ("colour", "balloons", "recall", "precision", "F1"),
+            rows,
+            caption=f"Colour model: accuracy {metrics.accuracy}",
+        ),
+        "per colour",
+    )
     _picture(confusion_matrix_plot(metrics.confusion, metrics.classes, metrics.classes), "confusion matrix")
     annotations = result.scope.dataset.annotations.take(result.scope.objects)
     predicted = result.predicted_labels
     misread = predicted != result.true_labels
     confidence = result.predicted.probabilities.max(axis=1) if len(predicted) else np.zeros(0)
-    _picture(contact_sheet(mislabelled_tiles(annotations, misread, list(result.true_labels), list(predicted),
-                                             confidence, _image_path(result.scope.dataset),
-                                             title="Misread colours")), "misread colours")
+    _sheet(
+        mislabelled_tiles(
+            annotations,
+            misread,
+            list(result.true_labels),
+            list(predicted),
+            confidence,
+            _image_path(result.scope.dataset),
+            title="Misread colours",
+        ),
+        "misread colours",
+    )

@@ -5,7 +5,8 @@ are missing, so the provider is read back from the session after creation: ``Dev
 on CPU is a ``DeviceError``; ``Device.AUTO`` takes CUDA when it really works and records what it got.
 
 Session options are set deliberately: ``threads`` intra-op threads (default: ``VISIONSPEC_THREADS``, else
-the number of cores), one inter-op thread, sequential execution, every graph optimisation. onnxruntime's
+the number of cores) that sleep rather than spin when idle (the decoding threads need those cycles), one
+inter-op thread, sequential execution, every graph optimisation. onnxruntime's
 own log is silenced below FATAL: every problem it reports reaches the caller as an exception or as the
 provider check, so its log lines (the CUDA fallback prints several) would only repeat them as noise.
 """
@@ -200,6 +201,9 @@ def _session_options(threads: int) -> ort.SessionOptions:
     options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
     options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
     options.log_severity_level = 3
+    # idle intra-op threads sleep instead of spinning: spinning burned ~25% more CPU here, taken from the
+    # threads that decode the next batch (bare loop 2.25-2.5 s CPU without spinning vs 2.8-3.2 s with)
+    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
     return options
 
 

@@ -24,7 +24,11 @@ MATCH_IOU = 0.5
 """IoU a detection needs to find an object, in every product goal."""
 
 # Object subsets with their own recall goal: (figure name, attribute, value).
-_SUBSETS = (("recall_small", "size", "small"), ("recall_occluded", "occluded", "yes"))
+_SUBSETS = (
+    ("recall_small", "size", "small"),
+    ("recall_occluded", "occluded", "yes"),
+    ("recall_truncated", "truncated", "yes"),
+)
 
 
 def detector_figures(dataset: Dataset, detections: Detections, *, score: float) -> dict[str, float | None]:
@@ -36,8 +40,9 @@ def detector_figures(dataset: Dataset, detections: Detections, *, score: float) 
         score: the card's score threshold.
 
     Returns:
-        ``ap50`` (COCO, IoU 0.5); ``recall`` at ``score`` and IoU 0.5, also ``recall_small`` and
-        ``recall_occluded`` where the data set declares ``size`` and ``occluded`` attributes (else None);
+        ``ap50`` (COCO, IoU 0.5); ``recall`` at ``score`` and IoU 0.5, also ``recall_small``,
+        ``recall_occluded`` and ``recall_truncated`` where the data set declares the ``size``,
+        ``occluded`` and ``truncated`` attributes (else None);
         ``false_alarm_images``: the share of pictures without objects that get a box at ``score``
         (None without such pictures).
     """
