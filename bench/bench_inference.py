@@ -53,7 +53,7 @@ BENCH_CARD = {
     "task": "detection",
     "classes": ["balloon"],
     "description": "random weights: for speed only",
-    "input": {"name": "images", "size": [SIZE, SIZE], "scale": "1/255", "mean": 0.5, "std": 0.25},
+    "input": {"name": "images", "size": [SIZE, SIZE], "scale": "1/255"},  # 0..1, as the reference detector
     "output": {"adapter": "boxes_scores_labels"},
     "score_threshold": 0.3,
 }

@@ -19,7 +19,7 @@ EXIT_GOAL_MISSED = 1
 EXIT_BROKEN = 2
 
 # Command modules, each with ``register(subparsers)`` that sets ``handler`` on its parser.
-_COMMAND_MODULES = ("run", "report", "datasets", "evaluate", "predict", "train", "steps")
+_COMMAND_MODULES = ("run", "demo", "report", "datasets", "evaluate", "predict", "train", "steps")
 
 Handler = Callable[[argparse.Namespace], int]
 

@@ -80,7 +80,8 @@ class Preprocessor:
         std = np.array(spec.std, dtype=np.float64)
         self._gain = (spec.scale / std).astype(np.float32)
         self._bias = (-np.array(spec.mean, dtype=np.float64) / std).astype(np.float32)
-        self._identity = bool(np.all(self._gain == 1.0) and np.all(self._bias == 0.0))
+        self._unit_gain = bool(np.all(self._gain == 1.0))
+        self._zero_bias = bool(np.all(self._bias == 0.0))
 
     @property
     def shape(self) -> tuple[int, int, int]:
@@ -120,8 +121,9 @@ class Preprocessor:
             return np.ascontiguousarray(ordered), transform
         if self.spec.layout is Layout.NHWC:
             values = pixels.astype(np.float32)
-            if not self._identity:
+            if not self._unit_gain:
                 values *= self._gain
+            if not self._zero_bias:
                 values += self._bias
             return values, transform
         # one channel at a time, straight into the contiguous CHW output: 4x cheaper than converting the
@@ -130,7 +132,7 @@ class Preprocessor:
         for channel in range(3):
             plane = planes[channel]
             np.multiply(pixels[..., channel], self._gain[channel], out=plane, dtype=np.float32)
-            if not self._identity:
+            if not self._zero_bias:  # the common 0..1 input (scale 1/255, mean 0, std 1) needs one pass only
                 np.add(plane, self._bias[channel], out=plane)
         return planes, transform
 
