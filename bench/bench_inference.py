@@ -44,6 +44,7 @@ from PIL import Image, ImageDraw
 from visionspec.datasets import DatasetRegistry, spec_from_dict, write_dataset
 from visionspec.datasets.dataset import Dataset
 from visionspec.datasets.images import open_image
+from visionspec.errors import VisionSpecError
 from visionspec.runtime import BatchSettings, Device, ModelSession, PredictionCache, Preprocessor, detect, open_model
 from visionspec.runtime.batching import effective_batch_size
 
@@ -64,6 +65,9 @@ def main() -> int:
     work = Path(tempfile.mkdtemp(prefix="visionspec-bench-"))
     try:
         return run(args, work)
+    except VisionSpecError as err:  # e.g. --device cuda where CUDA is not really there: say so, exit 2
+        print(f"bench_inference: error: {err}", file=sys.stderr)
+        return 2
     finally:
         shutil.rmtree(work, ignore_errors=True)
 

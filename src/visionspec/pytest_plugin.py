@@ -30,6 +30,7 @@ from visionspec.workbench import Workbench
 
 EXIT_BROKEN = 2
 GOAL_PROPERTY = "visionspec-goal"
+SCENARIO_ID_PROPERTY = "visionspec-scenario"
 FEATURES_KEY = pytest.StashKey[list[Path]]()
 OUTCOMES_KEY = pytest.StashKey["RunOutcomes"]()
 WORKBENCH_KEY = pytest.StashKey[Workbench]()
@@ -250,13 +251,22 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     variant = item.name.partition("[")[2]
     name = f"{template.name} [{variant}" if variant else template.name
     feature_file = os.path.relpath(template.feature.filename, item.config.invocation_params.dir)
-    report.nodeid = f"{feature_file}::{name}"
+    report.user_properties.append((SCENARIO_ID_PROPERTY, f"{feature_file}::{name}"))
     if report.when == "call" or (report.when == "setup" and not report.passed):
         goals = [str(value) for key, value in item.user_properties if key == GOAL_PROPERTY]
         status = _status(report, call.excinfo)
         item.config.stash[OUTCOMES_KEY].scenarios.append(
             ScenarioOutcome(name, item.nodeid, status, goals, _first_line(call.excinfo))
         )
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    # Renamed only here (after allure-pytest-bdd has filed the report under the real node id), so the
+    # terminal, JUnit XML and CI read "features/x.feature::Scenario name", not "test_scenario_name".
+    for key, value in report.user_properties:
+        if key == SCENARIO_ID_PROPERTY:
+            report.nodeid = str(value)
 
 
 _JUDGED = (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED, pytest.ExitCode.NO_TESTS_COLLECTED)

@@ -178,3 +178,13 @@ def test_summary_json_lists_every_scenario(project: pytest.Pytester) -> None:
     assert summary["scenarios"][0]["goals"] == [
         "found 8 of 10 balloons (80%, 95% CI 49.0-94.3%); goal: at least 8; met exactly"
     ]
+
+
+def test_junit_names_scenarios_not_python_functions(project: pytest.Pytester) -> None:
+    run(project, """
+  Scenario: Enough balloons are found
+    When the detector ingests the images
+    Then it should find at least 8 balloons
+""", "--junitxml", "junit.xml")
+    junit = (project.path / "junit.xml").read_text(encoding="utf-8")
+    assert 'classname="features.goals.feature" name="Enough balloons are found"' in junit

@@ -95,14 +95,17 @@ def run_batches(
     workers = settings.worker_count()
     prepared = ordered_map(prepare, items, workers=workers, max_in_flight=2 * size + workers)
     done = 0
-    for batch in _batches((entry for entries in prepared for entry in entries), size):
-        outputs = session.run(_stack(batch, size, session.contract.batched), _names(batch, describe))
-        _check_finite(outputs, batch, describe, session)
-        decoded = adapter.decode(outputs)
-        yield from zip((entry.tag for entry in batch), decoded, strict=False)
-        done += len(batch)
-        if progress is not None:
-            progress(done, total)
+    try:
+        for batch in _batches((entry for entries in prepared for entry in entries), size):
+            outputs = session.run(_stack(batch, size, session.contract.batched), _names(batch, describe))
+            _check_finite(outputs, batch, describe, session)
+            decoded = adapter.decode(outputs)
+            yield from zip((entry.tag for entry in batch), decoded, strict=False)
+            done += len(batch)
+            if progress is not None:
+                progress(done, total)
+    finally:
+        prepared.close()  # on an error or an early stop: cancel the queued work now, not when collected
 
 
 def _batches(entries: Iterator[Prepared[_Tag]], size: int) -> Iterator[list[Prepared[_Tag]]]:

@@ -8,7 +8,7 @@ at any time: memory stays bounded however large the data set is.
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Generator, Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import TypeVar
 
@@ -18,7 +18,7 @@ _Out = TypeVar("_Out")
 
 def ordered_map(
     func: Callable[[_In], _Out], items: Iterable[_In], *, workers: int, max_in_flight: int
-) -> Iterator[_Out]:
+) -> Generator[_Out, None, None]:
     """Yield ``func(item)`` for every item, in input order, computed on ``workers`` threads.
 
     The first exception raised by ``func`` is re-raised here (in order) and the pending work is cancelled;

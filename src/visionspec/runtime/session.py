@@ -13,8 +13,11 @@ provider check, so its log lines (the CUDA fallback prints several) would only r
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
+import functools
 import hashlib
+import io
 import os
 import re
 from collections.abc import Mapping, Sequence
@@ -217,7 +220,22 @@ def _providers(device: Device) -> list[str]:
             f"CUDA was requested but this onnxruntime build ({ort.__version__}) has no CUDA provider "
             f"(it has {', '.join(available)}): install onnxruntime-gpu, or use --device cpu or auto"
         )
-    return [_CUDA, _CPU] if _CUDA in available else [_CPU]
+    if _CUDA not in available:
+        return [_CPU]
+    _preload_cuda_libraries()
+    return [_CUDA, _CPU]
+
+
+@functools.cache
+def _preload_cuda_libraries() -> None:
+    """Load the CUDA and cuDNN libraries of the ``nvidia-*`` wheels (torch's CUDA build brings them), once.
+
+    onnxruntime-gpu does not look in those wheels by itself; without this, a venv that has every library
+    still falls back to CPU. ``preload_dlls`` prints its own problems: they are swallowed here, since the
+    provider check after session creation reports what matters.
+    """
+    with contextlib.redirect_stdout(io.StringIO()), contextlib.suppress(RuntimeError, OSError):
+        ort.preload_dlls(cuda=True, cudnn=True, msvc=False)
 
 
 def _create_session(model: Path, device: Device, threads: int) -> ort.InferenceSession:
@@ -290,7 +308,9 @@ def _cuda_problem() -> str:
         try:
             ctypes.CDLL(str(library))
         except OSError as err:
-            if "cannot open shared object file" in str(err):
+            if "libcuda.so" in str(err):
+                reason = f"{err} (the NVIDIA driver: no GPU, or its driver is not installed or not mounted here)"
+            elif "cannot open shared object file" in str(err):
                 reason = f"{err} (the CUDA/cuDNN libraries this onnxruntime-gpu build needs are missing)"
     return f"{reason}; use --device cpu or auto to run on CPU"
 
