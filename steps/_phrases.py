@@ -17,11 +17,13 @@ from visionspec.goals import Comparison, parse_comparison, parse_quantity
 
 @with_pattern(r"at least|at most|more than|fewer than|less than|exactly|no more than|no fewer than")
 def _comparison(text: str) -> Comparison:
+    """at least | at most | more than | fewer than (less than) | exactly"""
     return parse_comparison(text)
 
 
 @with_pattern(r"(?: with 95% confidence)?")
 def _confidence(text: str) -> bool:
+    """optional: " with 95% confidence" judges the interval's bound instead of the estimate"""
     return bool(text)
 
 
@@ -37,21 +39,25 @@ def _word(text: str) -> str:
 
 @with_pattern(r"\S+?(?: ?%)?(?: of (?:the )?[\d,_]+)?")
 def _quantity(text: str) -> str:
+    """800 | 1,000 | 1_000 (a count); 80% | 80 % | 0.8 (a rate); 80 of the 100 (a count of a sample)"""
     return text  # converted inside the step (QUANTITY), so a bad number is a broken step, not "not found"
 
 
 @with_pattern(r"recall|precision|F1")
 def _detection_figure(text: str) -> str:
+    """recall | precision | F1"""
     return text
 
 
 @with_pattern(r"mAP@\.50|mAP@\[\.50:\.95\]")
 def _map_figure(text: str) -> str:
+    """mAP@.50 | mAP@[.50:.95]"""
     return text
 
 
 @with_pattern(r"recall|precision")
 def _class_figure(text: str) -> str:
+    """recall | precision"""
     return text
 
 

@@ -69,7 +69,7 @@ def colour_model_classifies_annotations(
 
 
 @when(
-    phrase("{low:Text} to {high:Text} {things:Word} are identified"),
+    phrase("{low:Quantity} to {high:Quantity} {things:Word} are identified"),
     converters={"low": parse_count, "high": parse_count},
 )
 def between_identified(low: int, high: int, things: str, detection: DetectionResult) -> None:

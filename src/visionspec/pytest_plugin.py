@@ -162,6 +162,18 @@ class CatalogueEntry:
     summary: str
     example: str
     concept: str
+    forms: tuple[tuple[str, str], ...]
+
+
+def _forms(context: Any) -> tuple[tuple[str, str], ...]:
+    """(parameter, accepted forms) from the docstrings of the phrase types a step definition uses."""
+    types = getattr(getattr(context.parser, "parser", None), "_extra_types", None) or {}
+    forms = []
+    for name, type_name in re.findall(r"{(\w+):(\w+)}", context.parser.name):
+        doc = getattr(types.get(type_name), "__doc__", None)
+        if doc:
+            forms.append((name, doc.strip()))
+    return tuple(forms)
 
 
 def _entry(context: Any) -> CatalogueEntry:
@@ -171,11 +183,12 @@ def _entry(context: Any) -> CatalogueEntry:
     parameters = tuple(dict.fromkeys(re.findall(r"{(\w+)(?::\w+)?}", context.parser.name)))
     return CatalogueEntry(
         keyword=(context.type or "step").capitalize(),
-        phrase=context.parser.name,
+        phrase=re.sub(r"{(\w+)(?::\w+)?}", r"<\1>", context.parser.name),
         parameters=parameters,
         summary=doc[0] if doc else "",
         example=examples[0] if examples else "",
         concept=func.__module__.rpartition(".")[2],
+        forms=_forms(context),
     )
 
 

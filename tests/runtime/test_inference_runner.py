@@ -48,13 +48,16 @@ def test_nan_output_names_the_image(tmp_path: Path) -> None:
     plan = bsl_plan([[0, 0, 24, 16]], [0.5], [0])
     plan.outputs[1].nan_below = 0.3  # dark pictures give NaN scores
     session = detector(tmp_path, plan)
-    dataset = picture_dataset(tmp_path / "pictures", [(48, 32)] * 4, [200, 220, 10, 240], ids=[5, 6, 7, 8])
+    levels = [200, 220, 10, 240] + [250] * 40
+    dataset = picture_dataset(tmp_path / "pictures", [(48, 32)] * len(levels), levels, ids=range(5, 5 + len(levels)))
     with pytest.raises(InferenceError) as caught:
-        detect(session, dataset, settings=BatchSettings(batch_size=4, workers=1))
+        detect(session, dataset, settings=BatchSettings(batch_size=4, workers=2))
     assert str(caught.value) == (
         f"{session.path}: output 'scores' holds NaN or infinite values for image image-002.png (id 7); "
         "fix: check the model (export, weights) and the card's input normalisation"
     )
+    # the decoding threads were stopped when the error left the runner, not left to the garbage collector
+    assert not [thread.name for thread in threading.enumerate() if thread.name.startswith("visionspec-prepare")]
 
 
 def test_a_class_index_past_the_cards_classes_names_the_image(tmp_path: Path) -> None:

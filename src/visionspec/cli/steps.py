@@ -12,6 +12,10 @@ from typing import Any
 from visionspec.errors import VisionSpecError
 
 
+# Parameter forms shared by many phrases: explained once, at the top.
+_COMMON = ("comparison", "quantity", "confident")
+
+
 def register(subparsers: Any) -> None:
     parser = subparsers.add_parser("steps", help="the step catalogue: every phrase, with an example")
     parser.add_argument("--project", type=Path, default=Path.cwd(), help="project root holding steps/ (default: .)")
@@ -32,8 +36,13 @@ def run(args: argparse.Namespace) -> int:
     from visionspec.pytest_plugin import step_catalogue
 
     _import_step_modules(args.project.resolve())
+    entries = step_catalogue()
+    common = {name: form for entry in entries for name, form in entry.forms if name in _COMMON}
+    print("# Step catalogue\n" if args.markdown else "STEP CATALOGUE (generated from the step definitions)\n")
+    for name, form in common.items():
+        print(f"- `<{name}>`: {form}" if args.markdown else f"  <{name}>: {form}")
     concept = None
-    for entry in step_catalogue():
+    for entry in entries:
         if entry.concept != concept:
             concept = entry.concept
             print(f"\n## {concept}\n" if args.markdown else f"\n{concept.upper()}")
@@ -43,6 +52,9 @@ def run(args: argparse.Namespace) -> int:
         print(f"  {entry.keyword} {entry.phrase}")
         for line in textwrap.wrap(entry.summary, 96):
             print(f"      {line}")
+        for name, form in entry.forms:
+            if name not in _COMMON:
+                print(f"      <{name}>: {form}")
         if entry.example:
             print(f"      e.g. {entry.example}")
     return 0
