@@ -94,7 +94,8 @@ class ChainResult:
 
     def found_objects(self) -> NDArray[np.bool_]:
         """(N,) counted objects of the scope that the chain found and named correctly."""
-        return self.detection.counted_objects & (self.predicted_for_objects == self._true_values)
+        named_right: NDArray[np.bool_] = self.predicted_for_objects == self._true_values
+        return self.detection.counted_objects & named_right
 
     def found(self) -> Measurement:
         """Objects of the scope found by the detector and named correctly by the colour model."""
@@ -105,7 +106,8 @@ class ChainResult:
 
     def reported(self, value: str) -> NDArray[np.bool_]:
         """(D,) detections the colour model calls ``value``."""
-        return self.labels == value
+        called: NDArray[np.bool_] = self.labels == value
+        return called
 
     def wrongly_reported(self, value: str) -> NDArray[np.bool_]:
         """(D,) reported ``value`` detections that match no object of that value."""

@@ -11,7 +11,6 @@ from typing import Any
 
 from visionspec.errors import VisionSpecError
 
-
 # Parameter forms shared by many phrases: explained once, at the top.
 _COMMON = ("comparison", "quantity", "confident")
 
