@@ -7,4 +7,5 @@ pytest_plugins = [
     "steps.models",
     "steps.actions",
     "steps.goals",
+    "steps.baseline",
 ]

@@ -34,6 +34,7 @@ SCENARIO_ID_PROPERTY = "visionspec-scenario"
 FEATURES_KEY = pytest.StashKey[list[Path]]()
 OUTCOMES_KEY = pytest.StashKey["RunOutcomes"]()
 WORKBENCH_KEY = pytest.StashKey[Workbench]()
+VERDICTS_KEY = pytest.StashKey[list[Verdict]]()
 
 # Tags of the form "@name:value" that become Allure labels instead of pytest markers.
 _LABEL_TAGS = frozenset({"severity", "epic", "feature", "story", "owner", "suite", "tag", "layer"})
@@ -48,6 +49,7 @@ class ScenarioOutcome:
     status: str  # "met" | "missed" | "broken" | "skipped"
     goals: list[str] = field(default_factory=list)
     message: str = ""
+    verdicts: list[dict[str, Any]] = field(default_factory=list)  # Verdict.to_dict(): the trend's figures
 
 
 @dataclass
@@ -230,6 +232,7 @@ def assert_goal(request: pytest.FixtureRequest, *verdicts: Verdict) -> None:
     """
     for verdict in verdicts:
         request.node.user_properties.append((GOAL_PROPERTY, verdict.sentence))
+    request.node.stash.setdefault(VERDICTS_KEY, []).extend(verdicts)
     attach_verdicts(verdicts)
     missed = [verdict.sentence for verdict in verdicts if not verdict.met]
     if missed:
@@ -268,8 +271,9 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     if report.when == "call" or (report.when == "setup" and not report.passed):
         goals = [str(value) for key, value in item.user_properties if key == GOAL_PROPERTY]
         status = _status(report, call.excinfo)
+        verdicts = [verdict.to_dict() for verdict in item.stash.get(VERDICTS_KEY, [])]
         item.config.stash[OUTCOMES_KEY].scenarios.append(
-            ScenarioOutcome(name, item.nodeid, status, goals, _first_line(call.excinfo))
+            ScenarioOutcome(name, item.nodeid, status, goals, _first_line(call.excinfo), verdicts)
         )
 
 

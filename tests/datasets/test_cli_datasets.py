@@ -12,15 +12,8 @@ import pytest
 import yaml
 from datasets_testkit import make_dataset, make_image, tiny_coco
 
-import visionspec.cli
 from visionspec.cli import main
 from visionspec.datasets import DatasetSpec, write_dataset
-
-
-@pytest.fixture(autouse=True)
-def only_the_datasets_group(monkeypatch: pytest.MonkeyPatch) -> None:
-    """These tests need only this group; the others are tested (and may be unfinished) elsewhere."""
-    monkeypatch.setattr(visionspec.cli, "_COMMAND_MODULES", ("datasets",))
 
 
 @pytest.fixture

@@ -174,3 +174,21 @@ def test_empty_data_set(tmp_path: Path) -> None:
     assert len(found) == 0 and found.boxes.shape == (0, 4)
     assert len(predict(session, dataset)) == 0
 
+
+
+@pytest.mark.parametrize(("batch", "expected"), [("batch", [4, 4, 3]), (4, [4, 4, 4]), (1, [1] * 11)])
+def test_batch_shapes_fed_to_the_model(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, batch: int | str,
+                                       expected: list[int]) -> None:
+    session = detector(tmp_path, bsl_plan([[0, 0, 24, 16]], [0.0], [0], batch=batch, score_coefficient=1.0))
+    fed: list[int] = []
+    original = ModelSession.run
+
+    def recording_run(self: ModelSession, tensor: np.ndarray, images: str) -> list[np.ndarray]:
+        fed.append(tensor.shape[0])
+        return original(self, tensor, images)
+
+    monkeypatch.setattr(ModelSession, "run", recording_run)
+    dataset = picture_dataset(tmp_path / "pictures", [(48, 32)] * len(LEVELS), LEVELS)
+    found = detect(session, dataset, settings=BatchSettings(batch_size=4, workers=2))
+    assert fed == expected  # a dynamic batch axis is never padded; a static one always is
+    np.testing.assert_allclose(found.scores, np.array(LEVELS) / 255, atol=1e-4)

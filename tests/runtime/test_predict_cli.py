@@ -106,3 +106,26 @@ def test_unwritable_output_exits_2(project: Path, capsys: pytest.CaptureFixture[
     (project / "out").write_text("a file, not a folder", encoding="utf-8")
     assert main(predict_args()) == 2
     assert capsys.readouterr().err.startswith("visionspec: error: out/results.json: cannot write the results file")
+
+
+def test_the_results_writer_gives_exactly_what_json_would() -> None:
+    from visionspec.cli.predict import coco_results_json
+    from visionspec.detections import Detections
+
+    rng = np.random.default_rng(3)
+    boxes = rng.uniform(0, 500, size=(300, 4)) * rng.choice([1e-7, 1.0, 1e6], size=(300, 1))
+    boxes[0] = [0.0, -0.0, 1e-5, 123456789.125]
+    scores = rng.uniform(0, 1, 300).astype(np.float32).astype(np.float64)
+    detections = Detections.build(rng.integers(0, 2**40, 300), rng.integers(0, 90, 300), boxes, scores)
+    text = coco_results_json(detections)
+    assert json.loads(text) == detections.to_coco_results()
+    assert text == json.dumps(detections.to_coco_results(), separators=(",", ":"))
+    assert coco_results_json(Detections.empty()) == "[]"
+
+
+def test_min_score_leaves_out_the_weakest(project: Path) -> None:
+    assert main(predict_args("--min-score", "0.5")) == 0
+    results = json.loads((project / "out" / "results.json").read_text(encoding="utf-8"))
+    assert len(results) == 3 and min(r["score"] for r in results) > 0.5
+    assert main(predict_args("--min-score", "0.95")) == 0
+    assert json.loads((project / "out" / "results.json").read_text(encoding="utf-8")) == []

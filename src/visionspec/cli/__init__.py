@@ -7,6 +7,7 @@ Each command group lives in its own module and registers its sub-parser here.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Callable, Sequence
 from importlib import import_module
@@ -19,24 +20,24 @@ EXIT_GOAL_MISSED = 1
 EXIT_BROKEN = 2
 
 # Command modules, each with ``register(subparsers)`` that sets ``handler`` on its parser.
-_COMMAND_MODULES = ("run", "demo", "report", "datasets", "evaluate", "predict", "train", "steps")
+_COMMAND_MODULES = (
+    "run", "demo", "report", "datasets", "evaluate", "predict", "train", "steps", "checkpoints", "watch"
+)
 
 Handler = Callable[[argparse.Namespace], int]
 
 
 def build_parser() -> argparse.ArgumentParser:
     """The full argument parser, with every command group registered."""
-    parser = argparse.ArgumentParser(prog="visionspec", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(
+        prog="visionspec",
+        description="Executable, plain-language acceptance goals for image-analysis models (ONNX), "
+        "reported with Allure. Exit codes: 0 every goal met, 1 a goal missed, 2 the suite could not judge.",
+    )
     parser.add_argument("--version", action="version", version=f"visionspec {__version__}")
     subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for name in _COMMAND_MODULES:
-        try:
-            module = import_module(f"visionspec.cli.{name}")
-        except ModuleNotFoundError as err:  # TEMPORARY while command groups are being written
-            if err.name != f"visionspec.cli.{name}":
-                raise
-            continue
-        module.register(subparsers)
+        import_module(f"visionspec.cli.{name}").register(subparsers)
     return parser
 
 
@@ -54,6 +55,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except VisionSpecError as err:
         print(f"visionspec: error: {err}", file=sys.stderr)
         return EXIT_BROKEN
+    except BrokenPipeError:
+        # the reader went away (`visionspec steps | head`): stop quietly, as Unix tools do
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_OK
     except KeyboardInterrupt:
         print("visionspec: interrupted", file=sys.stderr)
         return 130

@@ -1,19 +1,22 @@
 """``visionspec predict --model ONNX --dataset ID --out RESULTS.json``: a COCO results file.
 
-Every detection the model gives is written (COCO results keep all of them; goals and ``visionspec evaluate``
-apply their own score threshold), with boxes in original image pixels and the data set's category ids.
+Every detection the model gives is written by default (COCO results keep all of them; goals and
+``visionspec evaluate`` apply their own score threshold), with boxes in original image pixels and the data
+set's category ids; ``--min-score`` leaves out the weakest (a fixed-K detector pads every image to K boxes,
+most of them near zero). Numbers are written exactly (shortest round-trip form), so evaluating the file
+gives the same figures as evaluating the detections in memory.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import time
 from pathlib import Path
 from typing import Any
 
 from visionspec.datasets.registry import DatasetRegistry
+from visionspec.detections import Detections
 from visionspec.errors import VisionSpecError
 from visionspec.runtime.batching import DEFAULT_BATCH_SIZE, BatchSettings
 from visionspec.runtime.cache import PredictionCache
@@ -53,9 +56,25 @@ def register(subparsers: Any) -> None:
                         help="onnxruntime intra-op threads (default: $VISIONSPEC_THREADS or the number of cores)")
     parser.add_argument("--workers", type=int, default=None, metavar="N",
                         help="threads decoding images (default: up to 4)")
+    parser.add_argument("--min-score", type=float, default=None, metavar="S",
+                        help="write only detections scoring at least S (default: all of them)")
     parser.add_argument("--no-cache", action="store_true",
                         help="ignore the prediction cache ($VISIONSPEC_CACHE or .visionspec-cache)")
     parser.set_defaults(handler=predict_command)
+
+
+_RESULT = '{"image_id":%d,"category_id":%d,"bbox":[%r,%r,%r,%r],"score":%r}'
+
+
+def coco_results_json(detections: Detections) -> str:
+    """The COCO results JSON of ``detections``, the same values as ``json.dumps(to_coco_results())``.
+
+    Formatted row by row from plain Python numbers: 2.5 times faster than building the dicts and dumping
+    them (500,000 detections: 5 s against 13 s here), which is most of a re-run with the cache warm.
+    """
+    rows = zip(detections.image_ids.tolist(), detections.category_ids.tolist(), *detections.boxes.T.tolist(),
+               detections.scores.tolist(), strict=True)
+    return "[" + ",".join([_RESULT % row for row in rows]) + "]"
 
 
 def predict_command(args: argparse.Namespace) -> int:
@@ -67,10 +86,11 @@ def predict_command(args: argparse.Namespace) -> int:
     detections = predict(session, dataset, settings=BatchSettings(args.batch, args.workers), cache=cache,
                          progress=ProgressLine(sys.stderr, "predict"))
     seconds = time.perf_counter() - start
+    if args.min_score is not None:
+        detections = detections.above(args.min_score)
     try:
         args.out.parent.mkdir(parents=True, exist_ok=True)
-        with args.out.open("w", encoding="utf-8") as stream:
-            json.dump(detections.to_coco_results(), stream, separators=(",", ":"))
+        args.out.write_text(coco_results_json(detections), encoding="utf-8")
     except OSError as err:
         raise VisionSpecError(f"{args.out}: cannot write the results file ({err.strerror or err}); "
                               "fix: choose a writable path for --out") from err

@@ -91,6 +91,10 @@ class Verdict:
             "met": self.met,
             "margin": self.margin,
             "sentence": self.sentence,
+            "label": self.measurement.label,
+            "noun": self.measurement.noun,
+            "bar": self.goal.quantity.value,
+            "is_rate": self.goal.quantity.is_rate,
         }
 
 

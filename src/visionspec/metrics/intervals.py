@@ -40,7 +40,7 @@ def wilson_interval(successes: int, trials: int, z: float = Z95) -> Interval | N
     Example:
         >>> interval = wilson_interval(742, 1000)
         >>> round(interval.low, 4), round(interval.high, 4)
-        (0.7143, 0.7677)
+        (0.714, 0.7682)
     """
     if trials < 0 or successes < 0 or successes > trials:
         raise ValueError(f"wilson_interval: need 0 <= successes <= trials, got {successes} of {trials}")

@@ -123,6 +123,7 @@ def generate(
     *,
     tools_dir: Path = DEFAULT_TOOLS_DIR,
     report_name: str = DEFAULT_REPORT_NAME,
+    make_single_file: bool = True,
 ) -> Path:
     """Make the directory report (carrying history forward) and the single-file report; return the single file.
 
@@ -132,9 +133,11 @@ def generate(
         out_dir: where the reports go: ``OUT/site/`` and ``OUT/visionspec-report.html``.
         tools_dir: where Allure is (or will be) installed.
         report_name: the title the report shows.
+        make_single_file: also make the single file; False (a checkpoint in the middle of a sequence, which
+            only carries history forward) makes only the directory build and returns its ``index.html``.
 
     Returns:
-        The path of the self-contained HTML file.
+        The path of the self-contained HTML file (or of the directory build's ``index.html``).
 
     Raises:
         ReportError: no results in ``results_dir``, Java or npm missing, or Allure failed.
@@ -144,6 +147,8 @@ def generate(
     site = out_dir / SITE_FOLDER
     carry_history(site, results_dir)
     _allure(allure, ["generate", "--clean", "--name", report_name, "-o", str(site), str(results_dir)])
+    if not make_single_file:
+        return site / "index.html"
     staging = out_dir / ".single-file"
     _allure(allure, ["generate", "--clean", "--single-file", "--name", report_name, "-o", str(staging),
                      str(results_dir)])

@@ -97,7 +97,8 @@ def run_batches(
     done = 0
     try:
         for batch in _batches((entry for entries in prepared for entry in entries), size):
-            outputs = session.run(_stack(batch, size, session.contract.batched), _names(batch, describe))
+            tensor = _stack(batch, session.contract.batch_size, session.contract.batched)
+            outputs = session.run(tensor, _names(batch, describe))
             _check_finite(outputs, batch, describe, session)
             decoded = adapter.decode(outputs)
             yield from zip((entry.tag for entry in batch), decoded, strict=False)
@@ -120,14 +121,14 @@ def _batches(entries: Iterator[Prepared[_Tag]], size: int) -> Iterator[list[Prep
         yield batch
 
 
-def _stack(batch: Sequence[Prepared[Any]], size: int, batched: bool) -> NDArray[Any]:
-    """The input tensor: the batch stacked (zero-padded to a static ``size``), or the one tensor."""
+def _stack(batch: Sequence[Prepared[Any]], static_size: int | None, batched: bool) -> NDArray[Any]:
+    """The input tensor: the batch stacked (zero-padded to a static batch size), or the one tensor."""
     if not batched:
         return batch[0].tensor
-    first = batch[0].tensor
-    stacked = np.zeros((size, *first.shape), dtype=first.dtype) if len(batch) < size else None
-    if stacked is None:
+    if static_size is None or len(batch) == static_size:
         return np.stack([entry.tensor for entry in batch])
+    first = batch[0].tensor
+    stacked = np.zeros((static_size, *first.shape), dtype=first.dtype)
     for row, entry in enumerate(batch):
         stacked[row] = entry.tensor
     return stacked

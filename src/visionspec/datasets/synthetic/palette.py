@@ -155,16 +155,21 @@ _KIND_LIGHT = {
 
 
 def apply_lighting(canvas: NDArray[np.float32], lighting: Lighting) -> NDArray[np.uint8]:
-    """The picture ``canvas`` (H, W, 3) float32 in 0..1 under ``lighting``, as 8-bit RGB (H, W, 3)."""
+    """The picture ``canvas`` (H, W, 3) float32 in 0..1 under ``lighting``, as 8-bit RGB (H, W, 3).
+
+    ``canvas`` is used as scratch space (its content is lost): the picture is large and this runs once.
+    """
     veil = lighting.haze_amount
-    # gain and veil folded into one multiply-add, already scaled to 0..255
-    factor = np.array(lighting.gain, dtype=np.float64) * (1.0 - veil) * 255.0
-    offset = np.array(lighting.haze, dtype=np.float64) * veil * 255.0
-    lit = canvas * factor.astype(np.float32) + offset.astype(np.float32)
+    # gain and veil folded into one multiply-add, already scaled to 0..255 and offset for rounding
+    factor = (np.array(lighting.gain, dtype=np.float64) * (1.0 - veil) * 255.0).astype(np.float32)
+    offset = (np.array(lighting.haze, dtype=np.float64) * veil * 255.0).astype(np.float32)
+    lit = np.multiply(canvas, factor, out=canvas)
+    lit += offset
     if lighting.desaturation > 0:
         # luminance by explicit products: np.dot would use BLAS, whose rounding depends on the processor
         grey = lit[..., 0:1] * np.float32(0.299) + lit[..., 1:2] * np.float32(0.587) + lit[..., 2:3] * np.float32(0.114)
-        loss = np.float32(lighting.desaturation)
-        lit += (grey - lit) * loss
+        shift = grey - lit
+        shift *= np.float32(lighting.desaturation)
+        lit += shift
     lit += np.float32(0.5)
     return np.clip(lit, 0.0, 255.0, out=lit).astype(np.uint8)

@@ -1,0 +1,155 @@
+"""``visionspec watch DIR``: judge each new checkpoint as a training loop drops it into DIR.
+
+A file is judged only once it is whole:
+
+- only ``*.onnx`` names count, so a loop that writes ``epoch-05.onnx.tmp`` (or ``.part``) and renames it
+  into place is never read half-written;
+- a file that appears already finished (renamed or moved in: it was not there at the previous look, yet
+  its modification time is older than that look) is judged at once;
+- any other file is judged once its size and modification time have not changed for ``--settle``
+  seconds (a file written in place, chunk by chunk).
+
+Each checkpoint is judged like one of ``visionspec checkpoints`` (same options, the results in
+``RESULTS/<checkpoint>/``, the trend in ``RESULTS/trend.json``, the report after each); its baseline is
+the checkpoint judged before it. A checkpoint with results in RESULTS already is not judged again, and
+the trend continues from it. ``--once`` stops when nothing is left to judge, ``--timeout`` after that
+many seconds; otherwise the watch runs until interrupted. Exit code: as ``checkpoints``, over the
+checkpoints judged by this watch (0 when none).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from visionspec.checkpoints import (
+    CheckpointOutcome,
+    judge_sequence,
+    load_outcome,
+    natural_key,
+    plan_sequence,
+)
+from visionspec.cli.checkpoints import SequenceRunner, add_sequence_options
+from visionspec.cli.run import add_run_options
+from visionspec.errors import VisionSpecError
+
+DEFAULT_SETTLE_S = 10.0
+DEFAULT_INTERVAL_S = 2.0
+
+
+def register(subparsers: Any) -> None:
+    parser = subparsers.add_parser("watch", help="judge each new checkpoint that appears in a folder")
+    parser.add_argument("folder", type=Path, metavar="DIR", help="the folder the training loop writes ONNX files to")
+    parser.add_argument("--settle", type=float, default=DEFAULT_SETTLE_S, metavar="S",
+                        help=f"judge a file once unchanged for S seconds (default {DEFAULT_SETTLE_S:g})")
+    parser.add_argument("--interval", type=float, default=DEFAULT_INTERVAL_S, metavar="S",
+                        help=f"look at the folder every S seconds (default {DEFAULT_INTERVAL_S:g})")
+    parser.add_argument("--once", action="store_true", help="stop once every file in DIR is judged")
+    parser.add_argument("--timeout", type=float, metavar="S", help="stop after S seconds")
+    add_run_options(parser)
+    add_sequence_options(parser)
+    parser.set_defaults(handler=watch_command)
+
+
+@dataclass
+class SettledFiles:
+    """Which files of a folder are whole, from what successive looks at them showed.
+
+    Attributes:
+        settle_s: how long a file's size and modification time must stay unchanged.
+    """
+
+    settle_s: float
+    _seen: dict[Path, tuple[int, int, float]] = field(default_factory=dict)
+    """Per file: size, modification time (ns), and when that pair was first seen."""
+    _last_look: float | None = None
+
+    def look(self, stats: Iterable[tuple[Path, os.stat_result]], now: float) -> list[Path]:
+        """Record one look at the folder (each file with its ``stat``); return the files that are whole now.
+
+        Args:
+            stats: every candidate file and its current ``os.stat`` result.
+            now: the time of this look, on the clock of the files' modification times (``time.time()``).
+        """
+        ready, current = [], {}
+        for path, stat in stats:
+            signature = (stat.st_size, stat.st_mtime_ns)
+            previous = self._seen.get(path)
+            since = previous[2] if previous is not None and previous[:2] == signature else now
+            current[path] = (*signature, since)
+            moved_in = previous is None and self._last_look is not None and stat.st_mtime < self._last_look
+            if moved_in or now - since >= self.settle_s:
+                ready.append(path)
+        self._seen, self._last_look = current, now
+        return ready
+
+
+def _stats(folder: Path, skip: set[str]) -> list[tuple[Path, os.stat_result]]:
+    """The ``*.onnx`` files of ``folder`` not judged yet, in natural order, with their ``stat`` (gone ones left out)."""
+    found = []
+    for path in sorted(folder.glob("*.onnx"), key=natural_key):
+        if path.stem in skip:
+            continue
+        try:
+            found.append((path, path.stat()))
+        except FileNotFoundError:
+            continue  # renamed or deleted between the listing and the stat
+    return found
+
+
+def _earlier_outcomes(results: Path, folder: Path) -> list[CheckpointOutcome]:
+    """Checkpoints of ``folder`` already judged into ``results``, in trend order."""
+    if not results.is_dir():
+        return []
+    outcomes = [load_outcome(child) for child in results.iterdir() if child.is_dir()]
+    mine = [o for o in outcomes if o is not None and o.checkpoint.path.resolve().parent == folder.resolve()]
+    return sorted(mine, key=lambda outcome: (outcome.checkpoint.build_order, natural_key(outcome.checkpoint.path)))
+
+
+def watch_command(args: argparse.Namespace, *, clock: Callable[[], float] = time.time,
+                  sleep: Callable[[float], None] = time.sleep) -> int:
+    if not args.folder.is_dir():
+        raise VisionSpecError(f"{args.folder}: no such folder to watch; fix: create it or give the training output")
+    if args.settle < 0 or args.interval <= 0:
+        raise VisionSpecError(f"--settle must be >= 0 and --interval > 0, got {args.settle} and {args.interval}")
+    watch = _Watch(args, _earlier_outcomes(args.results, args.folder))
+    deadline = None if args.timeout is None else clock() + args.timeout
+    print(f"visionspec watch: watching {args.folder} ({len(watch.judged)} checkpoint(s) judged before)", flush=True)
+    while True:
+        pending = watch.look(clock())
+        if (args.once and not pending) or (deadline is not None and clock() >= deadline):
+            break
+        sleep(args.interval if deadline is None else max(0.0, min(args.interval, deadline - clock())))
+    if pending:
+        print(f"visionspec watch: not judged, still being written: {', '.join(p.name for p in pending)}", flush=True)
+    return watch.runner.finish(watch.outcomes, judged=watch.judged_now)
+
+
+class _Watch:
+    """The state of one watch: what was judged, and the files seen so far."""
+
+    def __init__(self, args: argparse.Namespace, earlier: list[CheckpointOutcome]) -> None:
+        self.args = args
+        self.outcomes = earlier
+        self.judged = {outcome.checkpoint.name for outcome in earlier}
+        self.judged_now = 0
+        self.runner = SequenceRunner(args, prefix="visionspec watch")
+        self.settled = SettledFiles(args.settle)
+
+    def look(self, now: float) -> list[Path]:
+        """Judge every file that is whole now, in natural order; return the files still pending."""
+        for path in self.settled.look(_stats(self.args.folder, self.judged), now):
+            plan = plan_sequence([path], baseline=self.args.baseline, earlier=[o.checkpoint for o in self.outcomes])
+            self.runner.check(plan)
+            self.outcomes = judge_sequence(
+                plan, self.runner.judge, self.args.results, earlier=self.outcomes,
+                on_judged=lambda outcome, so_far: self.runner.after_each(outcome, so_far, last=True),
+            )
+            self.judged.add(path.stem)
+            self.judged_now += 1
+        return [path for path, _ in _stats(self.args.folder, self.judged)]
