@@ -19,6 +19,7 @@ from visionspec.baseline import (
     improvement_verdict,
     parse_points,
     per_value_verdicts,
+    recall_change_table,
     recall_drop_verdict,
 )
 from visionspec.checkpoints import previous_checkpoint
@@ -127,6 +128,10 @@ def previous_checkpoint_as_baseline(
     return _opened_baseline(baseline_models, workbench, path)
 
 
+def _attach_html(page: str, name: str) -> None:
+    allure.attach(page, name=name, attachment_type=allure.attachment_type.HTML)
+
+
 def _attach_flips(comparison: BaselineComparison, request: pytest.FixtureRequest) -> None:
     """The flip counts as a table and each non-empty flip list as a contact sheet, once a scenario."""
     if request.node.stash.get(_FLIPS_ATTACHED, False):
@@ -136,7 +141,7 @@ def _attach_flips(comparison: BaselineComparison, request: pytest.FixtureRequest
         {"baseline": comparison.baseline_name, **comparison.flips().to_dict()},
         caption="Against the baseline, object by object",
     )
-    allure.attach(page, name="flips", attachment_type=allure.attachment_type.HTML)
+    _attach_html(page, "flips")
     declared = comparison.candidate.scope.dataset.spec.attributes
     attribute = _CAPTION_ATTRIBUTE if _CAPTION_ATTRIBUTE in declared else None
     for tiles in comparison.flip_tiles(attribute=attribute):
@@ -159,7 +164,10 @@ def recall_should_not_drop(
     """
     _attach_flips(baseline_comparison, request)
     noun = baseline_comparison.candidate.scope.noun
-    assert_goal(request, recall_drop_verdict(baseline_comparison.recall_change(), noun, drop, confident=confident))
+    change = baseline_comparison.recall_change()
+    verdict = recall_drop_verdict(change, noun, drop, confident=confident)
+    _attach_html(recall_change_table({noun: change}, [verdict]), "recall change")
+    assert_goal(request, verdict)
 
 
 @then(
@@ -182,7 +190,10 @@ def no_value_should_lose_recall(
     _attach_flips(baseline_comparison, request)
     changes = baseline_comparison.recall_change_by(attribute)
     noun = baseline_comparison.candidate.scope.noun
-    assert_goal(request, *per_value_verdicts(changes, noun, drop, confident=confident))
+    verdicts = per_value_verdicts(changes, noun, drop, confident=confident)
+    _attach_html(recall_change_table({f"{value} {noun}": change for value, change in changes.items()}, verdicts),
+                 f"recall change by {attribute}")
+    assert_goal(request, *verdicts)
 
 
 @then(_phrase("the box {figure:MapFigure} should improve on the baseline"))

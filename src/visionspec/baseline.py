@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -40,6 +40,7 @@ from visionspec.metrics.intervals import Z95, wilson_interval
 from visionspec.metrics.iou import box_iou
 from visionspec.metrics.results import Interval
 from visionspec.report.evidence import TileSet, false_alarm_tiles, miss_tiles
+from visionspec.report.tables import Badge, Cell, html_table
 
 POINTS_FORMS = '1 point, 2 points, 0.5 points, 1%'
 _POINTS_RE = re.compile(r"^(?P<number>\d+(?:\.\d+)?|\.\d+)\s?(?:points?|%)$")
@@ -438,3 +439,28 @@ def per_value_verdicts(
     """One recall-drop verdict per attribute value, e.g. one a colour: ``red balloons: recall ...``."""
     return [recall_drop_verdict(change, f"{value} {noun}", max_drop, confident=confident)
             for value, change in changes.items()]
+
+
+def recall_change_table(changes: Mapping[str, PairedDifference], verdicts: Sequence[Verdict]) -> str:
+    """One row a group (all balloons, or one a colour): both recalls, the change and its interval, the flips.
+
+    Returns:
+        An HTML page for the report (``allure.attach(..., attachment_type=HTML)``).
+    """
+    rows: list[Sequence[Cell]] = []
+    for (group, change), verdict in zip(changes.items(), verdicts, strict=True):
+        total = change.total
+        rows.append((
+            group,
+            total,
+            f"{change.baseline_found / total:.1%}" if total else None,
+            f"{change.candidate_found / total:.1%}" if total else None,
+            None if change.difference is None else f"{_points(change.difference)} points",
+            None if change.interval is None else str(change.interval),
+            change.only_candidate,
+            change.only_baseline,
+            Badge("met", "good") if verdict.met else Badge("missed", "bad"),
+        ))
+    header = ("objects", "counted", "baseline recall", "candidate recall", "change", "95% CI (Newcombe, paired)",
+              "newly found", "newly missed", "verdict")
+    return html_table(header, rows, caption="Recall against the baseline, on the same objects")

@@ -2,8 +2,8 @@
 
 A sequence is judged one checkpoint at a time (one run of the goals each, ``judge_sequence``), each in
 its own results folder ``RESULTS/<checkpoint>/`` with the plugin's ``summary.json`` and this module's
-``checkpoint.json``. After each checkpoint the trend so far is written: ``RESULTS/trend.json`` (every
-goal's verdict and measured value by checkpoint) and, inside the checkpoint's Allure results, a small
+``checkpoint.json``. After each checkpoint the trend so far is written to ``RESULTS/trend.json`` (every
+goal's verdict and measured value by checkpoint); the last checkpoint's Allure results also get a small
 extra test result "Trend across checkpoints" with the goal-by-checkpoint table and the trend plot, so
 the report shows the trend next to the goals.
 
@@ -79,7 +79,7 @@ def previous_checkpoint(checkpoint: Path) -> Path | None:
 
 
 def expand_checkpoints(patterns: Sequence[str], *, keep_order: bool = False) -> list[Path]:
-    """The checkpoint files that ``patterns`` name (files or globs), in natural order, each once.
+    """The checkpoint files that ``patterns`` name (files, globs or folders), in natural order, each once.
 
     The shell expands an unquoted glob in plain name order (``epoch-10`` before ``epoch-9``), so the
     files are put in natural order unless ``keep_order``; then the arguments' order is kept and only a
@@ -90,6 +90,8 @@ def expand_checkpoints(patterns: Sequence[str], *, keep_order: bool = False) -> 
     """
     found: list[Path] = []
     for pattern in patterns:
+        if Path(pattern).is_dir():
+            pattern = str(Path(pattern) / "*.onnx")  # a folder: every checkpoint in it
         if _GLOB_CHARACTERS.search(pattern):
             # glob.glob, not Path.glob: the pattern may be absolute
             matches = sorted((Path(match) for match in glob.glob(pattern)), key=natural_key)  # noqa: PTH207
@@ -100,7 +102,10 @@ def expand_checkpoints(patterns: Sequence[str], *, keep_order: bool = False) -> 
             found.append(Path(pattern))
         else:
             raise ModelError(f"{pattern}: no such checkpoint file; fix: give ONNX files or a glob such as 'dir/*.onnx'")
-    unique = list({path.resolve(): path for path in reversed(found)}.values())[::-1]
+    first_of: dict[Path, Path] = {}
+    for path in found:
+        first_of.setdefault(path.resolve(), path)  # the same file twice is judged once, where first named
+    unique = list(first_of.values())
     return unique if keep_order else sorted(unique, key=natural_key)
 
 
@@ -203,6 +208,8 @@ def plan_sequence(
             "fix: rename them, or judge them in separate runs with different --results folders"
         )
     orders = build_orders(names)[len(earlier):]
+    if earlier and orders and orders[0] <= earlier[-1].build_order:  # the trend axis must keep rising
+        orders = [earlier[-1].build_order + step for step in range(1, len(orders) + 1)]
     previous = next((c.path for c in reversed(earlier) if c.role is ModelRole.DETECTOR), baseline)
     plan = []
     for path, order in zip(paths, orders, strict=True):
@@ -305,9 +312,11 @@ def judge_sequence(
         results_dir: ``RESULTS``: each checkpoint goes to ``RESULTS/<name>/``, the trend to ``RESULTS/trend.json``.
         earlier: outcomes already judged (``visionspec watch``): the trend continues from them.
         on_judged: called after each checkpoint with its outcome and all outcomes so far (the report).
+
+    The "Trend across checkpoints" Allure result goes into the last checkpoint's results folder.
     """
     outcomes = list(earlier)
-    for checkpoint in plan:
+    for index, checkpoint in enumerate(plan):
         folder = results_dir / checkpoint.name
         started = time.perf_counter()
         code = judge(checkpoint, folder)
@@ -315,7 +324,8 @@ def judge_sequence(
         outcomes.append(outcome)
         rows = goal_rows(outcomes)
         write_trend_json(results_dir / TREND_FILE, outcomes, rows)
-        write_trend_result(folder, outcomes, rows)
+        if index == len(plan) - 1:  # the plot costs about a second; the last checkpoint's report shows it
+            write_trend_result(folder, outcomes, rows)
         if on_judged is not None:
             on_judged(outcome, outcomes)
     return outcomes

@@ -7,7 +7,8 @@ A file is judged only once it is whole:
 - a file that appears already finished (renamed or moved in: it was not there at the previous look, yet
   its modification time is older than that look) is judged at once;
 - any other file is judged once its size and modification time have not changed for ``--settle``
-  seconds (a file written in place, chunk by chunk).
+  seconds (a file written in place, chunk by chunk); at the watch's first look, a file last written
+  ``--settle`` seconds ago or more counts as settled.
 
 Each checkpoint is judged like one of ``visionspec checkpoints`` (same options, the results in
 ``RESULTS/<checkpoint>/``, the trend in ``RESULTS/trend.json``, the report after each); its baseline is
@@ -82,6 +83,8 @@ class SettledFiles:
             previous = self._seen.get(path)
             since = previous[2] if previous is not None and previous[:2] == signature else now
             current[path] = (*signature, since)
+            if previous is None and self._last_look is None:
+                since = min(since, stat.st_mtime)  # the first look: a file untouched for settle_s is whole
             moved_in = previous is None and self._last_look is not None and stat.st_mtime < self._last_look
             if moved_in or now - since >= self.settle_s:
                 ready.append(path)

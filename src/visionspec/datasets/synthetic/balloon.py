@@ -132,7 +132,7 @@ class Balloon:
 
     def draw(self, canvas: NDArray[np.float32]) -> None:
         """String, then glossy body, then knot."""
-        draw_polyline(canvas, self.string, max(0.4, 0.012 * self.half_height), rgb(self.string_colour), 0.85)
+        draw_polyline(canvas, self.string, max(0.5, 0.014 * self.half_height), rgb(self.string_colour), 0.9)
         window = canvas_window(self, canvas)
         if window.empty:
             return

@@ -33,6 +33,8 @@ class WorldParams:
             balloons) that hold look-alikes (balls, suns, round signs, kites, apples, bubbles).
         red_lookalike_share: share of those pictures that hold at least one red look-alike.
         lookalikes_per_image: ``[least, most]`` look-alikes in a picture that holds them.
+        lookalike_min_size: width in pixels of the smallest look-alike (they are drawn at balloon
+            sizes, but none smaller than this: a few pixels cannot tell a ball from a balloon).
         small_fraction: chance that a balloon is drawn small (box area under 32² pixels).
         min_size: width in pixels of the smallest balloon body.
         max_size: width of the largest balloon body as a share of the picture's shorter side.
@@ -56,13 +58,14 @@ class WorldParams:
     lookalike_rate: float = 0.5
     red_lookalike_share: float = 0.5
     lookalikes_per_image: tuple[int, int] = (1, 3)
+    lookalike_min_size: int = 20
     small_fraction: float = 0.3
     min_size: int = 12
     max_size: float = 0.45
     occlusion_rate: float = 0.3
     max_hidden: float = 0.55
     truncation_rate: float = 0.15
-    lighting_strength: float = 0.8
+    lighting_strength: float = 0.65
     noise: tuple[float, float] = (1.0, 8.0)
     blur: tuple[float, float] = (0.0, 1.2)
     jpeg_quality: tuple[int, int] = (40, 90)

@@ -28,7 +28,6 @@ _SOLID = 0.5
 # balloons no wider than this are "small" (box area under 32 x 32 with height and knot)
 _SMALL_WIDTH = 25.0
 _TRIES = 8
-_LEAST_LOOKALIKE = 16.0
 
 
 @dataclass
@@ -193,8 +192,8 @@ class _Composer:
         ground = None if self.backdrop.indoor else min(self.backdrop.horizon, float(height))
         sky = max(min(self.backdrop.horizon, float(height)) * 0.8, 0.2 * height)
         for _ in range(_TRIES):
-            # no look-alike smaller than this: below it, nothing tells a ball from a balloon
-            size = max(self.balloon_width(), _LEAST_LOOKALIKE) * (1.6 if kind == "kite" else 1.0)
+            # tiny look-alikes are left out: a few pixels cannot tell a ball from a balloon
+            size = max(self.balloon_width(), self.params.lookalike_min_size) * (1.6 if kind == "kite" else 1.0)
             top = sky if kind in ("sun", "kite") else float(height)
             centre = (self.rng.uniform(0.0, width), self.rng.uniform(0.0, top))
             shape = make_lookalike(self.rng, kind, centre, size, red=red, ground=ground, height=height)
