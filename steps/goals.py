@@ -201,9 +201,8 @@ def colour_figure(
 
     Example: Then the colour recall for red should be at least 95%
     """
-    measure = annotated_colours.recall_for if figure == "recall" else annotated_colours.precision_for
     attach.colour_evidence(annotated_colours)
-    assert_goal(request, judge(Goal(comparison, quantity, confident), measure(value)))
+    assert_goal(request, judge(Goal(comparison, quantity, confident), annotated_colours.figure_for(figure, value)))
 
 
 @then(
@@ -244,6 +243,6 @@ def colour_bars(datatable: list[list[str]], annotated_colours: AnnotatedResult, 
     for row in rows:
         value = row[0]
         for figure, cell in zip(header[1:], row[1:], strict=True):
-            measure = annotated_colours.recall_for if figure == "recall" else annotated_colours.precision_for
-            verdicts.append(judge(Goal(Comparison.AT_LEAST, parse_quantity(cell)), measure(value)))
+            bar = Goal(Comparison.AT_LEAST, parse_quantity(cell))
+            verdicts.append(judge(bar, annotated_colours.figure_for(figure, value)))
     assert_goal(request, *verdicts)

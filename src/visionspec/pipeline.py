@@ -173,6 +173,10 @@ class AnnotatedResult:
             f"{self.scope.noun} called {value} are {value}",
         )
 
+    def figure_for(self, figure: str, value: str) -> Measurement:
+        """``recall`` or ``precision`` of the class ``value``."""
+        return self.recall_for(value) if figure == "recall" else self.precision_for(value)
+
     def called_among_others(self, value: str) -> Measurement:
         """Objects that are not ``value`` but that the model called ``value``."""
         others = self.true_labels != value
