@@ -339,23 +339,31 @@ def _pair_false_alarms(
 ) -> tuple[NDArray[np.bool_], NDArray[np.bool_]]:
     """Match false alarms of two detectors one to one: same image and class, IoU >= ``iou``, most confident first.
 
+    Each of the first's false alarms, most confident first, takes the unmatched false alarm of the second
+    that it overlaps most (COCO's greedy rule). One IoU matrix per image and class.
+
     Returns:
         (D1,) and (D2,) bool: the false alarms of each that found a counterpart.
     """
     paired_first, paired_second = np.zeros(len(first), bool), np.zeros(len(second), bool)
-    second_rows: dict[tuple[int, int], list[int]] = {}
-    for row in np.flatnonzero(second_false):
-        second_rows.setdefault((int(second.image_ids[row]), int(second.category_ids[row])), []).append(int(row))
-    first_rows = np.flatnonzero(first_false)
-    for row in first_rows[np.argsort(-first.scores[first_rows], kind="stable")]:
-        candidates = second_rows.get((int(first.image_ids[row]), int(first.category_ids[row])))
-        if not candidates:
-            continue
-        overlaps = box_iou(first.boxes[row : row + 1], second.boxes[candidates])[0]
-        best = int(np.argmax(overlaps))
-        if overlaps[best] >= iou:
-            paired_first[row] = True
-            paired_second[candidates.pop(best)] = True
+    first_rows, second_rows = np.flatnonzero(first_false), np.flatnonzero(second_false)
+    groups: dict[tuple[int, int], list[int]] = {}
+    for row in second_rows.tolist():
+        groups.setdefault((int(second.image_ids[row]), int(second.category_ids[row])), []).append(row)
+    by_group: dict[tuple[int, int], list[int]] = {}
+    for row in first_rows[np.argsort(-first.scores[first_rows], kind="stable")].tolist():
+        key = (int(first.image_ids[row]), int(first.category_ids[row]))
+        if key in groups:
+            by_group.setdefault(key, []).append(row)
+    for key, rows in by_group.items():
+        others = np.asarray(groups[key])
+        overlaps = box_iou(first.boxes[rows], second.boxes[others])  # (rows, others), rows most confident first
+        for index, row in enumerate(rows):
+            best = int(np.argmax(overlaps[index]))
+            if overlaps[index, best] >= iou:
+                paired_first[row] = True
+                paired_second[others[best]] = True
+                overlaps[:, best] = -1.0  # taken
     return paired_first, paired_second
 
 

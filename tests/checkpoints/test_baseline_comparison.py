@@ -177,3 +177,43 @@ def test_the_recall_change_table_names_each_group() -> None:
     assert "<td>red balloons</td>" in page and "<td>+40.0 points</td>" in page
     assert "<td>blue balloons</td>" in page and "<td>-20.0 points</td>" in page
     assert page.count("badge good") == 1 and page.count("badge bad") == 1
+
+
+def _pair_slowly(first: Detections, first_false: np.ndarray, second: Detections, second_false: np.ndarray,
+                 iou: float) -> tuple[list[bool], list[bool]]:
+    """The matching rule written out plainly, one false alarm at a time."""
+    from visionspec.metrics.iou import box_iou
+
+    taken = [False] * len(second)
+    paired = [False] * len(first)
+    for row in sorted(np.flatnonzero(first_false), key=lambda r: -first.scores[r]):
+        best, best_iou = None, -1.0
+        for other in np.flatnonzero(second_false):
+            same = (first.image_ids[row], first.category_ids[row]) == (second.image_ids[other],
+                                                                       second.category_ids[other])
+            if same and not taken[other]:
+                overlap = float(box_iou(first.boxes[row:row + 1], second.boxes[other:other + 1])[0, 0])
+                if overlap > best_iou:
+                    best, best_iou = other, overlap
+        if best is not None and best_iou >= iou:
+            paired[row], taken[best] = True, True
+    return paired, taken
+
+
+def test_false_alarm_pairing_agrees_with_the_plain_rule_on_random_problems() -> None:
+    from visionspec.baseline import _pair_false_alarms
+
+    generator = np.random.default_rng(7)
+    for _ in range(20):
+        sizes = generator.integers(0, 40, size=2)
+        made = []
+        for size in sizes:
+            corners = generator.uniform(0, 40, size=(size, 2))
+            boxes = np.hstack([corners, generator.uniform(8, 20, size=(size, 2))])
+            made.append(Detections.build(generator.integers(1, 4, size), generator.integers(1, 3, size), boxes,
+                                         generator.uniform(0, 1, size)))
+        first, second = made
+        first_false, second_false = generator.random(len(first)) < 0.7, generator.random(len(second)) < 0.7
+        fast = _pair_false_alarms(first, first_false, second, second_false, 0.3)
+        slow = _pair_slowly(first, first_false, second, second_false, 0.3)
+        assert fast[0].tolist() == slow[0] and fast[1].tolist() == slow[1]

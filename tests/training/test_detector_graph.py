@@ -10,7 +10,7 @@ import pytest
 torch = pytest.importorskip("torch")
 
 from visionspec.training.centres import centre_loss, encode_targets  # noqa: E402
-from visionspec.training.detector import BalloonDetector, DetectorShape, decode  # noqa: E402
+from visionspec.training.detector import BalloonDetector, DetectorShape, decode, suppress_overlaps  # noqa: E402
 
 pytestmark = pytest.mark.train
 
@@ -57,6 +57,21 @@ def test_decode_clips_boxes_to_the_input_and_labels_by_class_channel() -> None:
 
     assert boxes[0, 0].tolist() == [0.0, 0.0, 8.0, 8.0]
     assert labels[0, 0].item() == 1
+
+
+def test_weaker_overlapping_boxes_of_a_class_are_dropped() -> None:
+    boxes = torch.tensor([[[0.0, 0.0, 10.0, 10.0], [1.0, 0.0, 11.0, 10.0], [0.0, 0.0, 10.0, 10.0],
+                           [20.0, 20.0, 30.0, 30.0]]])
+    scores = torch.tensor([[0.9, 0.8, 0.7, 0.6]])
+    labels = torch.tensor([[0, 0, 1, 0]])
+
+    kept_boxes, kept_scores, kept_labels = suppress_overlaps(boxes, scores, labels, iou_threshold=0.6)
+
+    # slot 1 overlaps slot 0 (same class) by IoU 9/11; slot 2 is another class; slot 3 overlaps nothing
+    assert kept_scores.tolist() == [[pytest.approx(0.9), pytest.approx(0.7), pytest.approx(0.6), 0.0]]
+    assert kept_labels.tolist() == [[0, 1, 0, 0]]
+    assert kept_boxes[0, 3].tolist() == [1.0, 0.0, 11.0, 10.0]
+    assert suppress_overlaps(boxes, scores, labels, iou_threshold=0.85)[1].tolist()[0][3] == pytest.approx(0.6)
 
 
 def test_detector_outputs_fixed_k_boxes_per_image() -> None:

@@ -99,7 +99,9 @@ class SequenceRunner:
         arguments = pytest_arguments(options, features=list(self.args.goals), results=folder,
                                      checkpoint=checkpoint.name, build_order=checkpoint.build_order)
         if checkpoint.role is ModelRole.DETECTOR and checkpoint.baseline is not None:
-            arguments += ["--baseline", str(checkpoint.baseline)]
+            # one argument: pytest takes an option's value that is a path outside the project for a place
+            # to look for its rootdir and ini file
+            arguments.append(f"--baseline={checkpoint.baseline}")
         # one sentence a goal is printed anyway; tracebacks of every checkpoint would bury them (`-- --tb=long`)
         arguments[1:1] = ["--tb=no"]
         print(f"{self.prefix}: judging {checkpoint.name} ({checkpoint.path})", flush=True)

@@ -82,11 +82,15 @@ def place_images(
     pixels = np.stack([array for array, _ in placed]) if placed else np.zeros((0, spec.height, spec.width, 3))
     class_of_category = _class_indices(dataset, classes)
     annotations = dataset.annotations
-    object_rows = dataset.image_rows(annotations.image_ids)
+    wanted = np.flatnonzero(np.isin(annotations.category_ids, list(class_of_category)))
+    # the objects of each picture: a contiguous run once sorted by picture row
+    object_rows = dataset.image_rows(annotations.image_ids[wanted])
+    wanted = wanted[np.argsort(object_rows, kind="stable")]
+    bounds = np.searchsorted(np.sort(object_rows), np.stack([rows, rows + 1]))
     boxes: list[NDArray[np.float64]] = []
     labels: list[NDArray[np.int64]] = []
-    for row, transform in zip(rows, transforms, strict=True):
-        objects = (object_rows == row) & np.isin(annotations.category_ids, list(class_of_category))
+    for start, stop, transform in zip(bounds[0], bounds[1], transforms, strict=True):
+        objects = wanted[start:stop]
         boxes.append(transform.to_input(xywh_to_xyxy(annotations.boxes[objects])))
         labels.append(np.array([class_of_category[int(c)] for c in annotations.category_ids[objects]], np.int64))
     return PlacedImages(pixels.astype(np.uint8), tuple(boxes), tuple(labels), transforms, rows)

@@ -2,9 +2,9 @@
 
 The network predicts, on a grid of stride 4, a heatmap of object centres per class, the log of each
 object's width and height (in grid cells) and the sub-cell offset of its centre. ``forward`` decodes
-inside the graph (peaks by 3x3 max-pooling, top-K over classes and cells, boxes assembled in input pixels),
-so the exported file answers with the ``boxes_scores_labels`` adapter's fixed-size tensors and needs no
-post-processing outside it: no NMS, no anchors.
+inside the graph (peaks by 3x3 max-pooling, top-K over classes and cells, boxes assembled in input pixels,
+a vectorised suppression of duplicate boxes), so the exported file answers with the ``boxes_scores_labels``
+adapter's fixed-size tensors and needs no post-processing outside it.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ import torch
 import torch.nn.functional as F  # noqa: N812 (the conventional name)
 from torch import Tensor, nn
 
-from visionspec.training.layers import conv_bn_relu
+from visionspec.training.layers import Residual, conv_bn_relu
 
 # CenterNet's prior: a fresh heatmap says 0.1 everywhere, so the focal loss starts calm.
 _HEATMAP_PRIOR_BIAS = -2.19
@@ -35,14 +35,16 @@ class DetectorShape:
         max_detections: K, the fixed number of boxes the exported graph returns per image.
         widths: channels of the stages at stride 4, 8, 16 and 32.
         head_channels: channels of the top-down path and the shared head.
+        overlap_iou: a box overlapping a better box of its class by more than this is dropped.
     """
 
     height: int = 256
     width: int = 256
     num_classes: int = 1
     max_detections: int = 100
-    widths: tuple[int, int, int, int] = (32, 48, 64, 96)
+    widths: tuple[int, int, int, int] = (32, 48, 80, 112)
     head_channels: int = 32
+    overlap_iou: float = 0.6
 
     stride: ClassVar[int] = 4
 
@@ -54,7 +56,7 @@ class DetectorShape:
 
 
 class BalloonDetector(nn.Module):
-    """A CenterNet-style detector: light conv backbone, top-down path, heatmap + size + offset heads.
+    """A CenterNet-style detector: light conv backbone, top-down path, heatmap + size + offset heads (~560k weights).
 
     Example:
         >>> model = BalloonDetector(DetectorShape()).eval()
@@ -70,9 +72,10 @@ class BalloonDetector(nn.Module):
         channels = shape.head_channels
         # space-to-depth: the stride-4 grid at the cost of one conv, far cheaper on CPU than strided convs
         self.stem = nn.Sequential(nn.PixelUnshuffle(4), conv_bn_relu(48, w4), conv_bn_relu(w4, w4))
-        self.stage8 = nn.Sequential(conv_bn_relu(w4, w8, stride=2), conv_bn_relu(w8, w8))
-        self.stage16 = nn.Sequential(conv_bn_relu(w8, w16, stride=2), conv_bn_relu(w16, w16))
-        self.stage32 = nn.Sequential(conv_bn_relu(w16, w32, stride=2), conv_bn_relu(w32, w32))
+        # residual blocks where the grid is coarse: most of the weights for a tenth of the compute
+        self.stage8 = nn.Sequential(conv_bn_relu(w4, w8, stride=2), Residual(w8))
+        self.stage16 = nn.Sequential(conv_bn_relu(w8, w16, stride=2), Residual(w16))
+        self.stage32 = nn.Sequential(conv_bn_relu(w16, w32, stride=2), Residual(w32))
         self.lateral = nn.ModuleList(conv_bn_relu(width, channels, kernel=1) for width in (w4, w8, w16, w32))
         self.trunk = conv_bn_relu(channels, channels)
         self.heatmap = nn.Conv2d(channels, shape.num_classes, 1)
@@ -111,12 +114,13 @@ class BalloonDetector(nn.Module):
             score, labels (N, K) int64 class indices.
         """
         heatmap_logits, log_sizes, offsets = self.heads(images)
-        return decode(heatmap_logits, log_sizes, offsets, input_size=(self.shape.height, self.shape.width),
-                      max_detections=self.shape.max_detections)
+        boxes, scores, labels = decode(heatmap_logits, log_sizes, offsets, max_detections=self.shape.max_detections,
+                                       input_size=(self.shape.height, self.shape.width))
+        return suppress_overlaps(boxes, scores, labels, iou_threshold=self.shape.overlap_iou)
 
 
 def decode(
-    heatmap_logits: Tensor, log_sizes: Tensor, offsets: Tensor, *, input_size: tuple[int, int], max_detections: int
+    heatmap_logits: Tensor, log_sizes: Tensor, offsets: Tensor, *, max_detections: int, input_size: tuple[int, int]
 ) -> tuple[Tensor, Tensor, Tensor]:
     """Turn head outputs into the K best boxes per image (traceable: it becomes part of the ONNX graph).
 
@@ -159,3 +163,34 @@ def decode(
         dim=2,
     )
     return boxes, scores, labels
+
+
+def suppress_overlaps(
+    boxes: Tensor, scores: Tensor, labels: Tensor, *, iou_threshold: float
+) -> tuple[Tensor, Tensor, Tensor]:
+    """Zero the score of every box that overlaps a better box of its class by more than ``iou_threshold``.
+
+    A large balloon can leave two peaks on the heatmap; this drops the weaker one. It is YOLACT's "fast
+    NMS": one (K, K) IoU matrix, no loop, so it traces into the graph; a box is dropped even when the
+    box that beats it was dropped too, which greedy NMS would not do (slightly stricter, never looser).
+    The slots are then sorted again, so the outputs keep their fixed K slots by decreasing score.
+
+    Args:
+        boxes: (N, K, 4) xyxy, slots by decreasing score.
+        scores: (N, K).
+        labels: (N, K).
+        iou_threshold: the overlap above which the weaker box goes.
+
+    Returns:
+        boxes, scores and labels in the same shapes, suppressed slots last with score 0.
+    """
+    top_left = torch.maximum(boxes[:, :, None, :2], boxes[:, None, :, :2])
+    bottom_right = torch.minimum(boxes[:, :, None, 2:], boxes[:, None, :, 2:])
+    overlap = (bottom_right - top_left).clamp(min=0.0).prod(dim=3)
+    areas = (boxes[:, :, 2:] - boxes[:, :, :2]).prod(dim=2)
+    iou = overlap / (areas[:, :, None] + areas[:, None, :] - overlap).clamp(min=1e-6)
+    same_class = (labels[:, :, None] == labels[:, None, :]).to(iou.dtype)
+    # entry (i, j) with i < j: slot j against the better slot i
+    beaten = (torch.triu(iou * same_class, diagonal=1) > iou_threshold).any(dim=1)
+    kept_scores, order = torch.topk(scores * (~beaten).to(scores.dtype), k=scores.shape[1], dim=1)
+    return boxes.gather(1, order.unsqueeze(2).expand(-1, -1, 4)), kept_scores, labels.gather(1, order)
