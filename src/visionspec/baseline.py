@@ -208,7 +208,7 @@ class FlipCounts:
         }
 
 
-@dataclass(frozen=True, eq=False)
+@dataclass(frozen=True, eq=False, repr=False)
 class BaselineComparison:
     """A candidate and a baseline detector matched on the same scope at the same thresholds.
 
@@ -230,6 +230,11 @@ class BaselineComparison:
         """Judge ``baseline_detections`` on the candidate's scope with the candidate's thresholds."""
         baseline = DetectionResult.on(candidate.scope, baseline_detections, candidate.thresholds)
         return cls(candidate, baseline, baseline_name)
+
+    def __repr__(self) -> str:
+        # short: Allure and pytest show step arguments with repr(), and whole arrays would take seconds
+        scope = self.candidate.scope
+        return f"BaselineComparison({scope.noun} of data set {scope.dataset.id}, against {self.baseline_name})"
 
     @cached_property
     def counted(self) -> NDArray[np.bool_]:

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import allure
 import numpy as np
+from numpy.typing import NDArray
 
 from visionspec.datasets.dataset import Dataset
 from visionspec.evaluation import DetectionResult
@@ -57,6 +58,13 @@ def attach_verdicts(verdicts: Sequence[Verdict]) -> None:
     _html(html_table(header, rows, caption=verdicts[0].measurement.label or "goal"), "verdict")
 
 
+def _margin(verdict: Verdict) -> float | int | None:
+    """Counts as whole numbers (58), rates and figures as they are (0.043)."""
+    margin = verdict.margin
+    counted = not verdict.goal.quantity.is_rate and margin is not None and float(margin).is_integer()
+    return int(margin) if counted and margin is not None else margin
+
+
 def _image_path(dataset: Dataset) -> Callable[[int], Path]:
     """Image id to file, for the contact sheets."""
     rows = {int(image_id): row for row, image_id in enumerate(dataset.images.ids)}
@@ -87,15 +95,22 @@ def detection_evidence(result: DetectionResult) -> None:
     )
     matches = result.matches
     image_path = _image_path(result.scope.dataset)
-    judged = result.detections.take(result.detections.scores >= result.thresholds.score)
+    kept = _kept(result)
+    judged = result.detections.take(kept)
     misses = miss_tiles(
         matches.ground_truth, result.missed_objects, judged, image_path, title=f"Missed {result.scope.noun}"
     )
     _sheet(misses, "missed objects")
     alarms = false_alarm_tiles(
-        matches.detections, matches.false_positives, matches.ground_truth, image_path, title="False alarms"
+        judged, matches.false_positives[kept], matches.ground_truth, image_path, title="False alarms"
     )
     _sheet(alarms, "false alarms")
+
+
+def _kept(result: DetectionResult) -> NDArray[np.bool_]:
+    """(D,) the detections at or above the score threshold: the only ones drawn (the others do not count)."""
+    kept: NDArray[np.bool_] = result.detections.scores >= result.thresholds.score
+    return kept
 
 
 def coco_evidence(result: DetectionResult) -> None:
@@ -158,7 +173,7 @@ def chain_evidence(chain: ChainResult) -> None:
     missed = counted & (chain.blame() == DETECTOR_MISSED)
     result = chain.detection
     image_path = _image_path(result.scope.dataset)
-    judged = result.detections.take(result.detections.scores >= result.thresholds.score)
+    judged = result.detections.take(_kept(result))
     matches = result.matches
     _sheet(
         miss_tiles(
@@ -186,15 +201,15 @@ def chain_evidence(chain: ChainResult) -> None:
 
 def reported_evidence(chain: ChainResult, value: str) -> None:
     """The reported objects of a colour that are something else, most confident first."""
-    wrong = chain.wrongly_reported(value)
+    kept = _kept(chain.detection)
     matches = chain.detection.matches
     _sheet(
         false_alarm_tiles(
-            matches.detections,
-            wrong,
+            matches.detections.take(kept),
+            chain.wrongly_reported(value)[kept],
             matches.ground_truth,
             _image_path(chain.detection.scope.dataset),
-            labels=list(chain.labels),
+            labels=list(chain.labels[kept]),
             title=f"Reported {value}, but not a {value} object",
         ),
         "wrong reports",
