@@ -54,6 +54,10 @@ class DetectionResult:
     detections: Detections
     thresholds: Thresholds
 
+    def __repr__(self) -> str:
+        # short: Allure and pytest print step arguments; the arrays would take seconds
+        return f"DetectionResult({self.scope!r}, {len(self.detections):,} detections, {self.thresholds})"
+
     @classmethod
     def on(cls, scope: Scope, detections: Detections, thresholds: Thresholds) -> DetectionResult:
         """Keep the detections of the scope's images (inference ran on the whole data set)."""

@@ -53,6 +53,10 @@ class ChainResult:
     confidences: NDArray[np.float64]
     attribute: str
 
+    def __repr__(self) -> str:
+        # short: Allure and pytest print step arguments; the arrays would take seconds
+        return f"ChainResult({self.detection!r}, {self.attribute})"
+
     @classmethod
     def of(
         cls, detection: DetectionResult, colours: Classifications, kept: NDArray[np.intp], attribute: str
@@ -140,6 +144,10 @@ class AnnotatedResult:
     classes: tuple[str, ...]
     true_labels: NDArray[np.str_]
     predicted: Classifications
+
+    def __repr__(self) -> str:
+        # short: Allure and pytest print step arguments; the arrays would take seconds
+        return f"AnnotatedResult({self.scope!r}, {self.attribute})"
 
     @cached_property
     def metrics(self) -> ClassificationMetrics:

@@ -260,7 +260,8 @@ def _first_line(excinfo: pytest.ExceptionInfo[BaseException] | None) -> str:
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
     outcome = yield
     report: pytest.TestReport = outcome.get_result()  # type: ignore[attr-defined]
-    template = scenario_wrapper_template_registry.get(getattr(item, "function", None))  # type: ignore[arg-type]
+    function = getattr(item, "function", None)
+    template = None if function is None else scenario_wrapper_template_registry.get(function)
     if template is None:
         return  # not a scenario (the project's own unit tests)
     # JUnit, the terminal and CI read the scenario's own name, not the generated function's

@@ -38,6 +38,10 @@ class Scope:
     noun: str
     images_noun: str
 
+    def __repr__(self) -> str:
+        # short: Allure and pytest print step arguments; the arrays would take seconds
+        return f"Scope({self.dataset.id!r}, {self.object_count:,} {self.noun}, {len(self.dataset.images):,} {self.images_noun})"
+
     @classmethod
     def whole(cls, dataset: Dataset) -> Scope:
         """Every image and every object of ``dataset``."""

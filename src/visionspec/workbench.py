@@ -57,6 +57,10 @@ class Workbench:
     datasets: dict[str, str] = field(default_factory=dict)
     """Id to digest of every data set a model ran on, for the report's environment."""
 
+    def __repr__(self) -> str:
+        # short: Allure and pytest print step arguments; the arrays would take seconds
+        return f"Workbench({self.device.value}, {len(self._models)} models)"
+
     def model(self, path: Path) -> ModelSession:
         """The model at ``path``, opened (and checked against its card) once per run."""
         resolved = path.resolve()

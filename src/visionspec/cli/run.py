@@ -42,19 +42,23 @@ def pytest_arguments(args: argparse.Namespace, *, features: list[Path], results:
     """The pytest command line for one run of the goals."""
     if not BINDING_MODULE.is_file():
         raise VisionSpecError(f"{BINDING_MODULE} not found: run visionspec from the project root")
-    arguments = [str(BINDING_MODULE), "-p", "no:cacheprovider", "--device", args.device,
-                 "--alluredir", str(results), "--clean-alluredir", "--summary-json", str(results / "summary.json"),
+    # Every value as --option=value: pytest takes a bare path argument (even an option's value) as a
+    # place to look for its configuration, and would then leave the project's pyproject.toml.
+    arguments = [str(BINDING_MODULE), "-p", "no:cacheprovider", f"--device={args.device}",
+                 f"--alluredir={results}", "--clean-alluredir", f"--summary-json={results / 'summary.json'}",
                  "-o", "junit_family=xunit1", "-q"]
     for feature in features:
         if not feature.exists():
             raise VisionSpecError(f"{feature}: no such feature file or folder")
-        arguments += ["--goals", str(feature)]
+        arguments.append(f"--goals={feature}")
+    if args.markers:
+        arguments += ["-m", args.markers]  # a tag expression, never a path
     options = {"--detector": args.detector, "--colour-model": args.colour_model, "--datasets": args.datasets,
-               "-m": args.markers, "--junitxml": args.junit, "--cucumberjson": args.cucumber_json,
+               "--junitxml": args.junit, "--cucumberjson": args.cucumber_json,
                "--checkpoint-name": checkpoint, "--build-order": build_order}
     for flag, value in options.items():
         if value is not None:
-            arguments += [flag, str(value)]
+            arguments.append(f"{flag}={value}")
     return arguments + list(getattr(args, "passthrough", []))
 
 

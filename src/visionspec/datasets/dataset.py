@@ -47,6 +47,10 @@ class Dataset:
     image_attributes: Mapping[str, NDArray[np.str_]]
     digest: str
 
+    def __repr__(self) -> str:
+        # short: Allure and pytest print step arguments; the arrays would take seconds
+        return f"Dataset({self.id!r}, {len(self.images):,} images, {len(self.annotations):,} objects)"
+
     @property
     def id(self) -> str:
         """The data set id."""
