@@ -34,6 +34,10 @@ from typing import Any, Literal
 
 from visionspec.errors import ModelError, VisionSpecError
 
+REFERENCE_DETECTOR = "balloon-detector"
+REFERENCE_COLOUR_MODEL = "balloon-colour"
+"""The reference models' names in the model registry (``models/<name>/``): the default models under test."""
+
 _DIGITS = re.compile(r"(\d+)")
 _GLOB_CHARACTERS = re.compile(r"[*?[]")
 

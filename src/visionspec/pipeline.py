@@ -168,14 +168,14 @@ class AnnotatedResult:
         """Objects of ``value`` that the model called ``value``."""
         recall = self._scores(value).recall
         return Measurement.proportion(
-            f"{self.attribute} recall: called", recall.successes, recall.trials, f"{value} {self.scope.noun} {value}"
+            f"{value} recall: called", recall.successes, recall.trials, f"{value} {self.scope.noun} {value}"
         )
 
     def precision_for(self, value: str) -> Measurement:
         """Objects called ``value`` that are ``value``."""
         precision = self._scores(value).precision
         return Measurement.proportion(
-            f"{self.attribute} precision:",
+            f"{value} precision:",
             precision.successes,
             precision.trials,
             f"{self.scope.noun} called {value} are {value}",

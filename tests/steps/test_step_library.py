@@ -134,7 +134,7 @@ def test_the_colour_model_alone_and_a_table_of_bars(project: pytest.Pytester) ->
 """)
     assert result.ret == 1
     result.stdout.fnmatch_lines([
-        "*GoalMissed: colour recall: called 2 of 5 blue balloons blue (40%, 95% CI 11.8-76.9%); goal: at least 0.5; "
+        "*GoalMissed: blue recall: called 2 of 5 blue balloons blue (40%, 95% CI 11.8-76.9%); goal: at least 0.5; "
         "short by 0.100",
     ])
 

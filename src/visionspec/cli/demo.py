@@ -12,8 +12,12 @@ from importlib import import_module
 from pathlib import Path
 from typing import Any
 
-from visionspec.cli.run import add_run_options, pytest_arguments, run_goals
+from visionspec.checkpoints import REFERENCE_COLOUR_MODEL, REFERENCE_DETECTOR, newest_checkpoint
+from visionspec.cli.run import DEFAULT_RESULTS
 from visionspec.datasets.registry import DatasetRegistry
+from visionspec.report.allure_cli import SINGLE_FILE_NAME
+
+EXIT_OK, EXIT_BROKEN = 0, 2
 
 DEMO_DATASETS = ("12345", "balloons-crowd")
 DEFAULT_REPORT = Path("reports") / "demo"
@@ -21,7 +25,9 @@ DEFAULT_REPORT = Path("reports") / "demo"
 
 def register(subparsers: Any) -> None:
     parser = subparsers.add_parser("demo", help="build the data, judge the reference checkpoints, write the report")
-    add_run_options(parser)
+    parser.add_argument("--datasets", type=Path, metavar="DIR", help="data set folder (default: ./datasets)")
+    parser.add_argument("--models", type=Path, default=Path("models"), metavar="DIR", help="model registry")
+    parser.add_argument("--results", type=Path, default=DEFAULT_RESULTS, metavar="DIR", help="Allure results")
     parser.add_argument("--report", type=Path, default=DEFAULT_REPORT, metavar="DIR", help="where the report goes")
     parser.set_defaults(handler=demo_command)
 
@@ -44,12 +50,23 @@ def ensure_built(registry: DatasetRegistry, dataset_id: str) -> None:
 
 
 def demo_command(args: argparse.Namespace) -> int:
+    """Build the data, judge every reference detector checkpoint in order, print the report's path.
+
+    Early checkpoints missing goals is the point of the demo (the trend shows training progress), so
+    the demo exits 0 unless something could not be judged (2).
+    """
     registry = DatasetRegistry(args.datasets)
     for dataset_id in DEMO_DATASETS:
         ensure_built(registry, dataset_id)
-    status = run_goals(pytest_arguments(args, features=[], results=args.results))
-    from visionspec.report.allure_cli import generate
+    from visionspec.cli import build_parser
+    from visionspec.cli.checkpoints import checkpoints_command
 
-    report = generate(args.results, args.report)
-    print(f"\nThe product owner's report: {report.resolve()}")
-    return 2 if status == 2 else 0
+    detector_checkpoints = args.models / REFERENCE_DETECTOR / "checkpoints"
+    sequence = build_parser().parse_args([
+        "checkpoints", str(detector_checkpoints), "--results", str(args.results), "--report", str(args.report),
+        "--clean-history", "--colour-model", str(newest_checkpoint(args.models, REFERENCE_COLOUR_MODEL)),
+        *(["--datasets", str(args.datasets)] if args.datasets else []),
+    ])
+    status = checkpoints_command(sequence)
+    print(f"\nThe product owner's report: {(args.report / SINGLE_FILE_NAME).resolve()}")
+    return EXIT_BROKEN if status == EXIT_BROKEN else EXIT_OK
