@@ -33,6 +33,7 @@ from types import MappingProxyType
 from typing import Any
 
 import numpy as np
+import orjson
 from numpy.typing import NDArray
 
 from visionspec.datasets.manifest import sha256_bytes
@@ -95,10 +96,18 @@ def read_coco(path: Path, *, declared_attributes: Mapping[str, Sequence[str]] | 
     except OSError as err:
         raise DatasetError(f"{path}: annotation file cannot be read ({err}); fix: check permissions") from err
     try:
-        data = json.loads(raw)
+        data = orjson.loads(raw)  # faster than json on large annotation files
+    except orjson.JSONDecodeError:
+        data = _lenient_json(raw, path)  # NaN and Infinity: json reads them, so validation can name the item
+    return parse_coco(data, source=str(path), declared_attributes=declared_attributes, sha256=sha256_bytes(raw))
+
+
+def _lenient_json(raw: bytes, path: Path) -> Any:
+    """Python's json, which also reads NaN and Infinity (so that the message names the offending item)."""
+    try:
+        return json.loads(raw)
     except (json.JSONDecodeError, UnicodeDecodeError) as err:
         raise DatasetError(f"{path}: not valid JSON ({err}); fix: correct or regenerate the file") from err
-    return parse_coco(data, source=str(path), declared_attributes=declared_attributes, sha256=sha256_bytes(raw))
 
 
 def parse_coco(
