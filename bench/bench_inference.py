@@ -199,7 +199,8 @@ def copy_subset(full: Dataset, root: Path, count: int) -> str:
         (folder / "images" / name).parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(full.folder / "images" / name, folder / "images" / name)
     spec = spec_from_dict({"id": "bench-12345", "title": "first pictures of 12345", "description": "bench",
-                           "source": {"kind": "coco", "path": "12345"}, "classes": list(full.spec.classes)},
+                           "source": {"kind": "coco", "path": "12345"}, "classes": list(full.spec.classes),
+                           "attributes": {name: list(values) for name, values in full.spec.attributes.items()}},
                           source="bench")
     write_dataset(folder, spec, coco, expect_as_found=True)
     return "bench-12345"
