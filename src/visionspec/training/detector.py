@@ -70,11 +70,12 @@ class BalloonDetector(nn.Module):
         self.shape = shape
         w4, w8, w16, w32 = shape.widths
         channels = shape.head_channels
-        # space-to-depth: the stride-4 grid at the cost of one conv, far cheaper on CPU than strided convs
-        self.stem = nn.Sequential(nn.PixelUnshuffle(4), conv_bn_relu(48, w4), conv_bn_relu(w4, w4))
+        # space-to-depth: the stride-4 grid without strided convolutions at full resolution (slow on CPU);
+        # the 1x1 conv embeds each 4x4 patch, the 3x3 one sees 12x12 pixels
+        self.stem = nn.Sequential(nn.PixelUnshuffle(4), conv_bn_relu(48, w4, kernel=1), conv_bn_relu(w4, w4))
         # residual blocks where the grid is coarse: most of the weights for a tenth of the compute
         self.stage8 = nn.Sequential(conv_bn_relu(w4, w8, stride=2), Residual(w8))
-        self.stage16 = nn.Sequential(conv_bn_relu(w8, w16, stride=2), Residual(w16))
+        self.stage16 = nn.Sequential(conv_bn_relu(w8, w16, stride=2), Residual(w16), Residual(w16))
         self.stage32 = nn.Sequential(conv_bn_relu(w16, w32, stride=2), Residual(w32))
         self.lateral = nn.ModuleList(conv_bn_relu(width, channels, kernel=1) for width in (w4, w8, w16, w32))
         self.trunk = conv_bn_relu(channels, channels)
