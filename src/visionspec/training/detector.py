@@ -75,7 +75,7 @@ class BalloonDetector(nn.Module):
         self.stem = nn.Sequential(nn.PixelUnshuffle(4), conv_bn_relu(48, w4, kernel=1), conv_bn_relu(w4, w4))
         # residual blocks where the grid is coarse: most of the weights for a tenth of the compute
         self.stage8 = nn.Sequential(conv_bn_relu(w4, w8, stride=2), Residual(w8))
-        self.stage16 = nn.Sequential(conv_bn_relu(w8, w16, stride=2), Residual(w16), Residual(w16))
+        self.stage16 = nn.Sequential(conv_bn_relu(w8, w16, stride=2), Residual(w16))
         self.stage32 = nn.Sequential(conv_bn_relu(w16, w32, stride=2), Residual(w32))
         self.lateral = nn.ModuleList(conv_bn_relu(width, channels, kernel=1) for width in (w4, w8, w16, w32))
         self.trunk = conv_bn_relu(channels, channels)
