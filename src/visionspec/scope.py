@@ -40,7 +40,8 @@ class Scope:
 
     def __repr__(self) -> str:
         # short: Allure and pytest print step arguments; the arrays would take seconds
-        return f"Scope({self.dataset.id!r}, {self.object_count:,} {self.noun}, {len(self.dataset.images):,} {self.images_noun})"
+        images = f"{len(self.dataset.images):,} {self.images_noun}"
+        return f"Scope({self.dataset.id!r}, {self.object_count:,} {self.noun}, {images})"
 
     @classmethod
     def whole(cls, dataset: Dataset) -> Scope:
