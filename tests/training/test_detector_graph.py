@@ -86,6 +86,26 @@ def test_detector_outputs_fixed_k_boxes_per_image() -> None:
     assert float(boxes[..., 3].max()) <= 64.0
 
 
+def test_mirror_averaging_answers_a_mirrored_picture_with_mirrored_boxes() -> None:
+    torch.manual_seed(0)
+    shape = DetectorShape(height=64, width=64, max_detections=5)
+    picture = torch.rand(1, 3, 64, 64)
+    mirrored_picture = torch.flip(picture, dims=[3])
+    averaged, plain = BalloonDetector(shape).eval(), BalloonDetector(DetectorShape(64, 64, max_detections=5,
+                                                                                   mirror_average=False)).eval()
+    plain.load_state_dict(averaged.state_dict())
+
+    with torch.no_grad():
+        boxes, scores, _ = averaged(picture)
+        mirrored_boxes, mirrored_scores, _ = averaged(mirrored_picture)
+        plain_scores, plain_mirrored_scores = plain(picture)[1], plain(mirrored_picture)[1]
+
+    assert torch.equal(scores, mirrored_scores)
+    expected = torch.stack([64 - boxes[..., 2], boxes[..., 1], 64 - boxes[..., 0], boxes[..., 3]], dim=2)
+    assert torch.allclose(mirrored_boxes, expected, atol=1e-4)
+    assert not torch.equal(plain_scores, plain_mirrored_scores)  # a network alone is not mirror-symmetric
+
+
 @pytest.mark.parametrize(
     ("shape", "message"),
     [

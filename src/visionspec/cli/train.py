@@ -17,7 +17,7 @@ _KINDS = {
     "detector": ("visionspec.training.detector_recipe", "train_detector", "balloon-detector"),
     "colour": ("visionspec.training.colour_recipe", "train_colour", "balloon-colour"),
 }
-_DEFAULT_EPOCHS = {"detector": 12, "colour": 6}
+_DEFAULT_EPOCHS = {"detector": 16, "colour": 6}
 
 
 def register(subparsers: Any) -> None:

@@ -36,6 +36,9 @@ class DetectorShape:
         widths: channels of the stages at stride 4, 8, 16 and 32.
         head_channels: channels of the top-down path and the shared head.
         overlap_iou: a box overlapping a better box of its class by more than this is dropped.
+        mirror_average: the exported graph runs the network on the picture and on its mirror image and
+            averages the heads (test-time flip augmentation): steadier scores at twice the inference cost,
+            no training cost.
     """
 
     height: int = 256
@@ -45,6 +48,7 @@ class DetectorShape:
     widths: tuple[int, int, int, int] = (32, 48, 80, 112)
     head_channels: int = 32
     overlap_iou: float = 0.6
+    mirror_average: bool = True
 
     stride: ClassVar[int] = 4
 
@@ -56,7 +60,7 @@ class DetectorShape:
 
 
 class BalloonDetector(nn.Module):
-    """A CenterNet-style detector: light conv backbone, top-down path, heatmap + size + offset heads (~560k weights).
+    """A CenterNet-style detector: light conv backbone, top-down path, heatmap + size + offset heads (542k weights).
 
     Example:
         >>> model = BalloonDetector(DetectorShape()).eval()
@@ -104,6 +108,17 @@ class BalloonDetector(nn.Module):
         trunk = self.trunk(path)
         return self.heatmap(trunk), self.log_size(trunk), self.offset(trunk)
 
+    def mirror_averaged_heads(self, images: Tensor) -> tuple[Tensor, Tensor, Tensor]:
+        """The heads averaged with those of the mirrored pictures, mirrored back (same shapes as ``heads``).
+
+        A cell's centre offset ``o`` within the cell reads ``1 - o`` in the mirrored picture (cell ``i`` of
+        ``w`` becomes cell ``w - 1 - i``), so mirrored x offsets are turned back before averaging.
+        """
+        heatmap, log_sizes, offsets = self.heads(images)
+        mirrored = [torch.flip(head, dims=[3]) for head in self.heads(torch.flip(images, dims=[3]))]
+        mirrored_offsets = torch.cat([1.0 - mirrored[2][:, :1], mirrored[2][:, 1:]], dim=1)
+        return (heatmap + mirrored[0]) / 2, (log_sizes + mirrored[1]) / 2, (offsets + mirrored_offsets) / 2
+
     def forward(self, images: Tensor) -> tuple[Tensor, Tensor, Tensor]:
         """Detect: the exported graph.
 
@@ -114,8 +129,8 @@ class BalloonDetector(nn.Module):
             boxes (N, K, 4) float32 xyxy in input pixels, scores (N, K) float32 in [0, 1] by decreasing
             score, labels (N, K) int64 class indices.
         """
-        heatmap_logits, log_sizes, offsets = self.heads(images)
-        boxes, scores, labels = decode(heatmap_logits, log_sizes, offsets, max_detections=self.shape.max_detections,
+        heads = self.mirror_averaged_heads(images) if self.shape.mirror_average else self.heads(images)
+        boxes, scores, labels = decode(*heads, max_detections=self.shape.max_detections,
                                        input_size=(self.shape.height, self.shape.width))
         return suppress_overlaps(boxes, scores, labels, iou_threshold=self.shape.overlap_iou)
 
