@@ -40,29 +40,42 @@ def test_a_tiny_detector_run_exports_a_checkpoint_the_engine_runs(
 ) -> None:
     out = tmp_path / "balloon-detector"
 
-    assert _train("detector", datasets, out) == 0
+    assert _train("detector", datasets, out, "--verifier-epochs", "1") == 0
 
-    report = json.loads(capsys.readouterr().out)
+    first, second = (json.loads(line) for line in capsys.readouterr().out.splitlines())
     checkpoint = out / "checkpoints" / "epoch-01.onnx"
-    assert report["epoch"] == 1
-    assert report["checkpoint"]["path"] == str(checkpoint)
-    assert set(report["validation"]) == {"ap50", "recall", "recall_small", "recall_occluded",
+    assert (first["epoch"], first["epochs"], second["epoch"], second["epochs"]) == (1, 2, 2, 2)
+    assert first["checkpoint"]["path"] == str(checkpoint)
+    assert set(first["validation"]) == {"ap50", "recall", "recall_small", "recall_occluded",
                                         "recall_truncated", "false_alarm_images"}
+    assert set(second["loss_terms"]) == set()  # the second stage's loss is the verifier's alone
     assert checkpoint.stat().st_size < 3_000_000
     session = open_model(checkpoint, device=Device.CPU, threads=1)
     assert session.card.sources[-1] == str(out / "model.yaml")
     registry = DatasetRegistry(datasets)
     val = registry.load("toy-val")
     assert session.metadata["visionspec.epoch"] == "1"
+    assert session.metadata["visionspec.epochs"] == "2"
     assert session.metadata["visionspec.seed"] == "3"
     assert session.metadata["visionspec.train_set"] == "toy-train"
     assert session.metadata["visionspec.val_set"] == "toy-val"
     assert session.metadata["visionspec.val_set_digest"] == val.digest  # all 6 pictures: --limit 8 keeps them
     assert session.metadata["visionspec.torch_version"].startswith("2.")
-    assert json.loads(session.metadata["visionspec.validation"]) == report["validation"]
+    assert json.loads(session.metadata["visionspec.validation"]) == first["validation"]
     detections = predict(session, val)
-    assert len(detections) == 6 * 100  # K = 100 boxes a picture, all kept in the results
+    assert len(detections) == 6 * 32  # K = 32 boxes a picture, all kept in the results
     assert set(np.unique(detections.category_ids).tolist()) == {1}
+
+    onnx = pytest.importorskip("onnx")
+    verified = out / "checkpoints" / "epoch-02.onnx"
+    graph_ops = {node.op_type for node in onnx.load(verified).graph.node}
+    assert "GridSample" in graph_ops and "GridSample" not in {n.op_type for n in onnx.load(checkpoint).graph.node}
+    verified_session = open_model(verified, device=Device.CPU, threads=1)
+    assert verified_session.metadata["visionspec.epoch"] == "2"
+    rescored = predict(verified_session, val)
+    # the first stage is frozen: same candidate boxes, scores lowered by the verifier's probability
+    assert len(rescored) == len(detections)
+    assert rescored.scores.max() <= detections.scores.max() + 1e-6
 
 
 def test_a_tiny_colour_run_exports_a_checkpoint_the_engine_runs(

@@ -17,7 +17,7 @@ _KINDS = {
     "detector": ("visionspec.training.detector_recipe", "train_detector", "balloon-detector"),
     "colour": ("visionspec.training.colour_recipe", "train_colour", "balloon-colour"),
 }
-_DEFAULT_EPOCHS = {"detector": 16, "colour": 6}
+_DEFAULT_EPOCHS = {"detector": 14, "colour": 6}
 
 
 def register(subparsers: Any) -> None:
@@ -29,6 +29,10 @@ def register(subparsers: Any) -> None:
         epochs = _DEFAULT_EPOCHS[kind]
         command.add_argument("--epochs", type=_positive, default=epochs,
                              help=f"passes over the training set, one checkpoint each (default {epochs})")
+        if kind == "detector":
+            command.add_argument("--verifier-epochs", type=_count, default=None, metavar="N",
+                                 help="epochs of the second stage (the crop verifier, trained on the first "
+                                      "stage's own candidates), numbered after --epochs (default 4; 0: none)")
         command.add_argument("--seed", type=int, default=0, help="seed of weights, batch order and augmentation")
         command.add_argument("--threads", type=_positive, default=1,
                              help="torch and onnxruntime threads (default 1: other work on the machine slows "
@@ -52,12 +56,20 @@ def register(subparsers: Any) -> None:
 
 def _positive(text: str) -> int:
     """A positive integer argument."""
+    value = _count(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
+def _count(text: str) -> int:
+    """A whole number argument, 0 or more."""
     try:
         value = int(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be 0 or more, got {value}")
     return value
 
 
@@ -95,6 +107,7 @@ def train_command(args: argparse.Namespace) -> int:
         limit=args.limit,
         batch_size=args.batch_size,
         learning_rate=args.learning_rate,
+        second_stage_epochs=getattr(args, "verifier_epochs", None),
     )
 
     def progress(report: Any) -> None:

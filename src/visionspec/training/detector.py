@@ -5,6 +5,9 @@ object's width and height (in grid cells) and the sub-cell offset of its centre.
 inside the graph (peaks by 3x3 max-pooling, top-K over classes and cells, boxes assembled in input pixels,
 a vectorised suppression of duplicate boxes), so the exported file answers with the ``boxes_scores_labels``
 adapter's fixed-size tensors and needs no post-processing outside it.
+
+Once its second stage is trained (``verifying``), the graph also cuts every candidate out of the picture
+and scores it with the ``CropVerifier``; the final score is the heatmap's times the verifier's.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ import torch.nn.functional as F  # noqa: N812 (the conventional name)
 from torch import Tensor, nn
 
 from visionspec.training.layers import Residual, conv_bn_relu
+from visionspec.training.verifier import CropVerifier
 
 # CenterNet's prior: a fresh heatmap says 0.1 everywhere, so the focal loss starts calm.
 _HEATMAP_PRIOR_BIAS = -2.19
@@ -32,7 +36,8 @@ class DetectorShape:
         height: input height in pixels (a multiple of 32).
         width: input width in pixels (a multiple of 32).
         num_classes: heatmap channels, one per class.
-        max_detections: K, the fixed number of boxes the exported graph returns per image.
+        max_detections: K, the fixed number of boxes the exported graph returns per image (32: the busiest
+            balloon pictures hold 8, and every candidate costs a verifier pass).
         widths: channels of the stages at stride 4, 8, 16 and 32.
         head_channels: channels of the top-down path and the shared head.
         overlap_iou: a box overlapping a better box of its class by more than this is dropped.
@@ -44,7 +49,7 @@ class DetectorShape:
     height: int = 256
     width: int = 256
     num_classes: int = 1
-    max_detections: int = 100
+    max_detections: int = 32
     widths: tuple[int, int, int, int] = (32, 48, 80, 112)
     head_channels: int = 32
     overlap_iou: float = 0.6
@@ -60,13 +65,17 @@ class DetectorShape:
 
 
 class BalloonDetector(nn.Module):
-    """A CenterNet-style detector: light conv backbone, top-down path, heatmap + size + offset heads (542k weights).
+    """A CenterNet-style detector: light conv backbone, top-down path, heatmap + size + offset heads (542k weights),
+    and a crop verifier as its second stage (42k weights).
+
+    ``verifying`` (False until the second stage is trained) decides whether ``forward``, and so the
+    exported graph, rescores the candidates with the verifier.
 
     Example:
         >>> model = BalloonDetector(DetectorShape()).eval()
         >>> boxes, scores, labels = model(torch.zeros(2, 3, 256, 256))
         >>> tuple(boxes.shape), tuple(scores.shape), labels.dtype
-        ((2, 100, 4), (2, 100), torch.int64)
+        ((2, 32, 4), (2, 32), torch.int64)
     """
 
     def __init__(self, shape: DetectorShape) -> None:
@@ -87,6 +96,8 @@ class BalloonDetector(nn.Module):
         self.log_size = nn.Conv2d(channels, 2, 1)
         self.offset = nn.Conv2d(channels, 2, 1)
         nn.init.constant_(cast(Tensor, self.heatmap.bias), _HEATMAP_PRIOR_BIAS)
+        self.verifier = CropVerifier()
+        self.verifying = False
 
     def heads(self, images: Tensor) -> tuple[Tensor, Tensor, Tensor]:
         """The raw head outputs, for training; any input size that is a multiple of 32.
@@ -119,6 +130,13 @@ class BalloonDetector(nn.Module):
         mirrored_offsets = torch.cat([1.0 - mirrored[2][:, :1], mirrored[2][:, 1:]], dim=1)
         return (heatmap + mirrored[0]) / 2, (log_sizes + mirrored[1]) / 2, (offsets + mirrored_offsets) / 2
 
+    def candidates(self, images: Tensor) -> tuple[Tensor, Tensor, Tensor]:
+        """The first stage: decoded heatmap peaks without duplicates (shapes as ``forward``'s)."""
+        heads = self.mirror_averaged_heads(images) if self.shape.mirror_average else self.heads(images)
+        boxes, scores, labels = decode(*heads, max_detections=self.shape.max_detections,
+                                       input_size=(self.shape.height, self.shape.width))
+        return suppress_overlaps(boxes, scores, labels, iou_threshold=self.shape.overlap_iou)
+
     def forward(self, images: Tensor) -> tuple[Tensor, Tensor, Tensor]:
         """Detect: the exported graph.
 
@@ -129,10 +147,10 @@ class BalloonDetector(nn.Module):
             boxes (N, K, 4) float32 xyxy in input pixels, scores (N, K) float32 in [0, 1] by decreasing
             score, labels (N, K) int64 class indices.
         """
-        heads = self.mirror_averaged_heads(images) if self.shape.mirror_average else self.heads(images)
-        boxes, scores, labels = decode(*heads, max_detections=self.shape.max_detections,
-                                       input_size=(self.shape.height, self.shape.width))
-        return suppress_overlaps(boxes, scores, labels, iou_threshold=self.shape.overlap_iou)
+        boxes, scores, labels = self.candidates(images)
+        if not self.verifying:
+            return boxes, scores, labels
+        return by_score(boxes, scores * self.verifier.probabilities(images, boxes), labels)
 
 
 def decode(
@@ -208,5 +226,10 @@ def suppress_overlaps(
     same_class = (labels[:, :, None] == labels[:, None, :]).to(iou.dtype)
     # entry (i, j) with i < j: slot j against the better slot i
     beaten = (torch.triu(iou * same_class, diagonal=1) > iou_threshold).any(dim=1)
-    kept_scores, order = torch.topk(scores * (~beaten).to(scores.dtype), k=scores.shape[1], dim=1)
-    return boxes.gather(1, order.unsqueeze(2).expand(-1, -1, 4)), kept_scores, labels.gather(1, order)
+    return by_score(boxes, scores * (~beaten).to(scores.dtype), labels)
+
+
+def by_score(boxes: Tensor, scores: Tensor, labels: Tensor) -> tuple[Tensor, Tensor, Tensor]:
+    """The (N, K) slots sorted again by decreasing score (traceable: a top-K over all K slots)."""
+    sorted_scores, order = torch.topk(scores, k=scores.shape[1], dim=1)
+    return boxes.gather(1, order.unsqueeze(2).expand(-1, -1, 4)), sorted_scores, labels.gather(1, order)

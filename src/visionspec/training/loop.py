@@ -50,6 +50,8 @@ class TrainOptions:
         limit: use only the first ``limit`` pictures of each set (tiny runs); None for all.
         batch_size: pictures (detector) or crops (colour model) per step; None for the recipe's default.
         learning_rate: peak learning rate; None for the recipe's default.
+        second_stage_epochs: epochs of a recipe's second stage (the detector's verifier), after ``epochs``;
+            None for the recipe's default, 0 for none.
     """
 
     epochs: int
@@ -62,6 +64,7 @@ class TrainOptions:
     limit: int | None = None
     batch_size: int | None = None
     learning_rate: float | None = None
+    second_stage_epochs: int | None = None
 
 
 @dataclass(frozen=True)
@@ -224,6 +227,8 @@ def run_training(
     options: TrainOptions,
     *,
     progress: Progress | None = None,
+    first_epoch: int = 1,
+    total_epochs: int | None = None,
 ) -> tuple[EpochReport, ...]:
     """Train ``recipe`` for ``options.epochs`` epochs, exporting and validating a checkpoint after each.
 
@@ -232,6 +237,8 @@ def run_training(
         data: the data sets (their ids and digests go into every checkpoint).
         options: epochs, seed, threads, output folder.
         progress: called with each epoch's report as soon as it is known.
+        first_epoch: the number of the first epoch (a second stage goes on counting where the first ended).
+        total_epochs: epochs of the whole run, all stages; None when this is the whole run.
 
     Returns:
         One report per epoch.
@@ -243,15 +250,17 @@ def run_training(
     card = write_card(card_file, recipe.card)
     optimiser = torch.optim.AdamW(network.parameters(), lr=recipe.learning_rate, weight_decay=_WEIGHT_DECAY)
     schedule = torch.optim.lr_scheduler.LambdaLR(optimiser, _warmup_cosine(recipe.steps_per_epoch * options.epochs))
+    last_epoch = first_epoch + options.epochs - 1
+    all_epochs = total_epochs or last_epoch
     facts = {
         **data.metadata(),
         "visionspec.seed": str(options.seed),
-        "visionspec.epochs": str(options.epochs),
+        "visionspec.epochs": str(all_epochs),
         "visionspec.torch_version": torch.__version__,
     }
     check_inputs = recipe.check_inputs()
     reports = []
-    for epoch in range(1, options.epochs + 1):
+    for epoch in range(first_epoch, last_epoch + 1):
         started = time.perf_counter()
         network.train()
         totals: dict[str, float] = {}
@@ -278,7 +287,7 @@ def run_training(
         means = {name: total / max(1, steps) for name, total in totals.items()}
         report = EpochReport(
             epoch=epoch,
-            epochs=options.epochs,
+            epochs=all_epochs,
             loss=means.pop("loss", math.nan),
             loss_terms=means,
             samples_per_second=recipe.samples / trained if trained > 0 else math.nan,
