@@ -17,7 +17,7 @@ _KINDS = {
     "detector": ("visionspec.training.detector_recipe", "train_detector", "balloon-detector"),
     "colour": ("visionspec.training.colour_recipe", "train_colour", "balloon-colour"),
 }
-_DEFAULT_EPOCHS = {"detector": 14, "colour": 6}
+_DEFAULT_EPOCHS = {"detector": 16, "colour": 6}
 
 
 def register(subparsers: Any) -> None:
@@ -32,7 +32,7 @@ def register(subparsers: Any) -> None:
         if kind == "detector":
             command.add_argument("--verifier-epochs", type=_count, default=None, metavar="N",
                                  help="epochs of the second stage (the crop verifier, trained on the first "
-                                      "stage's own candidates), numbered after --epochs (default 4; 0: none)")
+                                      "stage's own candidates), numbered after --epochs (default 6; 0: none)")
         command.add_argument("--seed", type=int, default=0, help="seed of weights, batch order and augmentation")
         command.add_argument("--threads", type=_positive, default=1,
                              help="torch and onnxruntime threads (default 1: other work on the machine slows "

@@ -49,7 +49,7 @@ CARD: Mapping[str, Any] = {
         "boxes, suppression of overlapping duplicates) inside the graph; from the second training stage on, "
         "a crop verifier rescores every candidate (score = heatmap peak x verifier probability)."
     ),
-    "score_threshold": 0.4,
+    "score_threshold": 0.3,
     "input": {
         "name": "images",
         "size": [SHAPE.height, SHAPE.width],
@@ -74,7 +74,7 @@ CARD: Mapping[str, Any] = {
 BATCH_SIZE = 32
 CROP = 160
 LEARNING_RATE = 3e-3
-VERIFIER_EPOCHS = 4
+VERIFIER_EPOCHS = 6
 VERIFIER_BATCH_SIZE = 128
 VERIFIER_LEARNING_RATE = 3e-3
 # Torch and onnxruntime must agree on this many real validation pictures (plus as many random inputs).
