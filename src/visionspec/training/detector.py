@@ -66,7 +66,7 @@ class DetectorShape:
 
 class BalloonDetector(nn.Module):
     """A CenterNet-style detector: light conv backbone, top-down path, heatmap + size + offset heads (542k weights),
-    and a crop verifier as its second stage (42k weights).
+    and a crop verifier as its second stage (47k weights).
 
     ``verifying`` (False until the second stage is trained) decides whether ``forward``, and so the
     exported graph, rescores the candidates with the verifier.

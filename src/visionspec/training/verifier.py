@@ -66,8 +66,8 @@ def sample_crops(images: Tensor, boxes: Tensor, *, size: int = CROP_PIXELS) -> T
 class CropVerifier(nn.Module):
     """Four 3x3 conv layers with 2x poolings between, global average pooling, one logit (balloon or not).
 
-    About 40k weights and 3M multiply-adds a 32x32 crop: verifying the 100 candidates of a picture costs
-    less than the heatmap network's pass over it.
+    47k weights and about 3M multiply-adds a 32x32 crop: verifying the 32 candidates of a picture adds
+    about 30% to the detector's inference time (``bench/bench_stages.py``).
 
     Example:
         >>> CropVerifier().eval()(torch.zeros(5, 3, 32, 32)).shape
