@@ -33,7 +33,6 @@ from visionspec.training.data import DetectorBatches, place_images
 from visionspec.training.detector import BalloonDetector, DetectorShape
 from visionspec.training.figures import Figures, detector_figures
 from visionspec.training.loop import EpochReport, Progress, Step, TrainingData, TrainOptions, run_training
-from visionspec.training.verifier import CropVerifier
 
 NAME = "balloon-detector"
 
@@ -193,7 +192,6 @@ class VerifierRecipe:
         """The trained detector with its verifier switched on; only the verifier's weights learn."""
         self._detector.requires_grad_(False)
         self._detector.verifier.requires_grad_(True)
-        self._detector.verifier.load_state_dict(CropVerifier().state_dict())  # seeded by the loop
         self._detector.verifying = True
         return self._detector
 
