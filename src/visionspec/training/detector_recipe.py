@@ -33,6 +33,7 @@ from visionspec.training.data import DetectorBatches, place_images
 from visionspec.training.detector import BalloonDetector, DetectorShape
 from visionspec.training.figures import Figures, detector_figures
 from visionspec.training.loop import EpochReport, Progress, Step, TrainingData, TrainOptions, run_training
+from visionspec.training.verifier import CropVerifier
 
 NAME = "balloon-detector"
 
@@ -192,6 +193,9 @@ class VerifierRecipe:
         """The trained detector with its verifier switched on; only the verifier's weights learn."""
         self._detector.requires_grad_(False)
         self._detector.verifier.requires_grad_(True)
+        # fresh weights drawn after the loop re-seeds torch: the second stage starts from its own seed, as
+        # the shipped checkpoints were trained
+        self._detector.verifier.load_state_dict(CropVerifier().state_dict())
         self._detector.verifying = True
         return self._detector
 
