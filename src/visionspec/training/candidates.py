@@ -5,8 +5,8 @@ averaging, decode, duplicate suppression). Each candidate scoring at least ``MIN
 by its best IoU with the picture's objects: a balloon from ``POSITIVE_IOU`` up, not a balloon below
 ``NEGATIVE_IOU`` (in between: left out, neither answer is right). The negatives are the detector's own
 false alarms (red balls, apples, suns, signs), the hard negatives no random sampling would find. The
-objects' own boxes, jittered as the colour model's are, are added as balloons, so that every object is
-seen, found or not. Crops are cut by ``sample_crops``, the function the exported graph uses.
+objects' own boxes, jittered as the colour model's are (``jitter_boxes``), are added as balloons, so
+that every object is seen, found or not. Crops are cut by ``sample_crops``, the function the exported graph uses.
 """
 
 from __future__ import annotations
@@ -19,7 +19,10 @@ import torch
 from numpy.typing import NDArray
 from torch import Tensor
 
+from visionspec.metrics.iou import box_iou
+from visionspec.runtime.boxes import xywh_to_xyxy, xyxy_to_xywh
 from visionspec.runtime.card import InputSpec
+from visionspec.training.crop_data import jitter_boxes
 from visionspec.training.data import PlacedImages, to_input_tensor
 from visionspec.training.detector import BalloonDetector
 from visionspec.training.verifier import sample_crops
@@ -33,9 +36,6 @@ POSITIVE_IOU = 0.5
 NEGATIVE_IOU = 0.3
 """A candidate overlapping every object by less than this is not a balloon."""
 
-# Jitter of the objects' own boxes: centre moved by up to this share of the size, each side scaled.
-_SHIFT = 0.1
-_SCALE = (0.85, 1.2)
 # Brightness factor of a training crop, drawn from 1 +- this.
 _BRIGHTNESS_JITTER = 0.1
 # Pictures per mining pass: (64, 3, 256, 256) float inputs and their mirror images.
@@ -92,7 +92,7 @@ def mine_crops(detector: BalloonDetector, images: PlacedImages, spec: InputSpec,
             crops.append(candidate_crops[torch.from_numpy(keep.reshape(-1))])
             labels.append(verdict[keep].astype(np.float32))
             mined += int(keep.sum())
-            objects = _padded([_jittered(truth, rng) for truth in truths])
+            objects = _padded([xywh_to_xyxy(jitter_boxes(xyxy_to_xywh(truth), rng)) for truth in truths])
             object_crops = sample_crops(inputs, torch.from_numpy(np.nan_to_num(objects)))
             real = torch.from_numpy(~np.isnan(objects[..., 0]).reshape(-1))
             crops.append(object_crops[real])
@@ -116,20 +116,8 @@ def _best_iou(boxes: NDArray[np.float32], truth: NDArray[np.float64]) -> NDArray
     """(K,) best IoU of each xyxy box with the (n, 4) xyxy objects (0 without objects)."""
     if len(truth) == 0:
         return np.zeros(len(boxes))
-    top_left = np.maximum(boxes[:, None, :2], truth[None, :, :2])
-    bottom_right = np.minimum(boxes[:, None, 2:], truth[None, :, 2:])
-    overlap = np.clip(bottom_right - top_left, 0.0, None).prod(axis=2)
-    areas = (boxes[:, 2:] - boxes[:, :2]).prod(axis=1)[:, None] + (truth[:, 2:] - truth[:, :2]).prod(axis=1)[None]
-    iou: NDArray[np.float64] = (overlap / np.maximum(areas - overlap, 1e-9)).max(axis=1)
-    return iou
-
-
-def _jittered(boxes: NDArray[np.float64], rng: np.random.Generator) -> NDArray[np.float64]:
-    """xyxy boxes with their centre moved and each side scaled at random."""
-    sizes = boxes[:, 2:] - boxes[:, :2]
-    centres = (boxes[:, :2] + boxes[:, 2:]) / 2 + rng.uniform(-_SHIFT, _SHIFT, sizes.shape) * sizes
-    half = sizes * rng.uniform(*_SCALE, sizes.shape) / 2
-    return np.concatenate([centres - half, centres + half], axis=1)
+    best: NDArray[np.float64] = box_iou(xyxy_to_xywh(boxes.astype(np.float64)), xyxy_to_xywh(truth)).max(axis=1)
+    return best
 
 
 def _padded(boxes: list[NDArray[np.float64]]) -> NDArray[np.float32]:
