@@ -45,3 +45,7 @@ class PreconditionError(VisionSpecError):
 
 class ReportError(VisionSpecError):
     """The Allure report cannot be made: Java, npm or Allure missing, no results, or generation failed."""
+
+
+class ResultsError(VisionSpecError):
+    """A results, report or cache folder cannot be used: not visionspec's, held by another run, or not writable."""

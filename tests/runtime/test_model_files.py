@@ -3,6 +3,7 @@ really there is a DeviceError; session options are set deliberately."""
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 from typing import Any
 
@@ -11,6 +12,7 @@ import onnx
 import onnxruntime as ort
 import pytest
 from onnx import TensorProto, helper
+from onnx.external_data_helper import set_external_data
 from runtime_models import IR_VERSION, ModelPlan, OutputPlan, bsl_plan, build_model, detector_card, write_card
 
 from visionspec.errors import DeviceError, ModelError
@@ -246,3 +248,39 @@ def test_classifier_outputs_must_match_the_class_count(tmp_path: Path) -> None:
     model = build_model(plan, tmp_path / "model.onnx")
     assert model_error(model) == mismatch(model, "output tensor 'logits', axis 1", "float32 or float64 or float16 "
                                           "[B, 3]", "float32 [batch, 4]")
+
+
+def test_a_model_swapped_while_it_is_opened_is_hashed_as_the_bytes_that_were_loaded(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    write_card(tmp_path, detector_card())
+    model = build_model(bsl_plan([[0, 0, 8, 8]], [0.9], [0]), tmp_path / "model.onnx")
+    loaded = model.read_bytes()
+    other = build_model(bsl_plan([[4, 4, 12, 12]], [0.2], [0]), tmp_path / "other.onnx").read_bytes()
+    real_session = ort.InferenceSession
+
+    def swap_after_loading(source: Any, *args: Any, **kwargs: Any) -> ort.InferenceSession:
+        session = real_session(source, *args, **kwargs)
+        model.write_bytes(other)  # a training loop replaces the checkpoint right after onnxruntime read it
+        return session
+
+    monkeypatch.setattr(ort, "InferenceSession", swap_after_loading)
+    session = open_model(model, device=Device.CPU, threads=1)
+    assert session.sha256 == hashlib.sha256(loaded).hexdigest() != hashlib.sha256(other).hexdigest()
+    scores = session.run(np.zeros((1, 3, 32, 48), np.float32), "a blank picture")[1]
+    assert scores.ravel().tolist() == pytest.approx([0.9])  # the predictions are the hashed model's
+
+
+def test_a_model_with_external_weights_beside_it_opens(tmp_path: Path) -> None:
+    write_card(tmp_path, detector_card())
+    model = build_model(bsl_plan([[0, 0, 8, 8]], [0.9], [0]), tmp_path / "model.onnx")
+    proto = onnx.load(str(model))
+    for tensor in proto.graph.initializer:
+        if tensor.name.endswith(("_constant", "_coefficient")):  # weights; shapes and axes must stay inline
+            set_external_data(tensor, "model.onnx.data")
+    onnx.save_model(proto, str(model))
+    assert (tmp_path / "model.onnx.data").stat().st_size > 0
+    session = open_model(model, device=Device.CPU, threads=1)
+    assert session.run(np.zeros((1, 3, 32, 48), np.float32), "a blank picture")[1].ravel().tolist() == [
+        pytest.approx(0.9)
+    ]

@@ -1,15 +1,19 @@
 """The prediction cache: one inference pass per (model, data set, settings), in memory and on disk.
 
 The key is a SHA-256 over the model file's SHA-256, the data set digest, the preprocessing and adapter
-settings, the onnxruntime version and ``FORMAT_VERSION``: anything that can change a prediction changes
-the key. Entries live in memory for the run (every scenario on the same model and data set shares one
+settings, the onnxruntime version, the execution provider actually used and
+``FORMAT_VERSION``: anything that can change a prediction changes the key.
+
+Entries live in memory for the run (every scenario on the same model and data set shares one
 pass) and on disk as ``<key>.npz`` under ``.visionspec-cache/`` (or ``VISIONSPEC_CACHE``), so that a
 re-run with an unchanged checkpoint does no inference.
 
-Disk entries are written to a temporary file in the same folder and renamed over the final name
-(``os.replace`` is atomic), so a reader sees a whole old file or a whole new one, and two runs writing the
-same key cannot corrupt it. Each file carries a SHA-256 of its payload; a file that fails to load or whose
-payload does not match is deleted and recomputed, never trusted.
+Disk entries are written with ``visionspec.files.write_atomic`` (a temporary file in the same folder,
+renamed over the final name), so a reader sees a whole old file or a whole new one, and two runs writing the
+same key cannot corrupt it; temporary files that a killed run left are removed when a cache is opened on
+the folder. Each file carries a SHA-256 of its payload; a file that fails to load or whose payload does not
+match is deleted and recomputed, never trusted. A write that fails (full or read-only disk) does not fail
+the run: the result is kept in memory and ``write_warning`` says what to fix.
 """
 
 from __future__ import annotations
@@ -18,7 +22,6 @@ import contextlib
 import hashlib
 import json
 import os
-import tempfile
 import threading
 import zipfile
 from collections.abc import Callable, Mapping
@@ -28,6 +31,8 @@ from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
+
+from visionspec.files import remove_stale_temporaries, write_atomic
 
 FORMAT_VERSION = 1
 """Bumped whenever what is cached, or how, changes: old entries then simply miss."""
@@ -100,6 +105,27 @@ class PredictionCache:
         self._memory: dict[str, Arrays] = {}
         self._lock = threading.Lock()
         self._key_locks: dict[str, threading.Lock] = {}
+        if self.folder is not None:
+            remove_stale_temporaries(self.folder)  # left by a run killed while it wrote an entry
+
+    def write_warning(self) -> str | None:
+        """One line on the disk writes that failed in this run (the folder, the cause, the fix), or None.
+
+        Example:
+            >>> cache = PredictionCache("/cache")
+            >>> cache.stats.write_errors.append("/cache/ab.npz: No space left on device")
+            >>> print(cache.write_warning())  # doctest: +NORMALIZE_WHITESPACE
+            the prediction cache in /cache could not be written (1 entry; /cache/ab.npz: No space left on
+            device): the verdicts stand, but the next run computes these predictions again; fix: free space
+            or make the folder writable, or point VISIONSPEC_CACHE at another folder
+        """
+        errors = self.stats.write_errors
+        if not errors:
+            return None
+        count = f"{len(errors)} entr{'y' if len(errors) == 1 else 'ies'}"
+        return (f"the prediction cache in {self.folder} could not be written ({count}; {errors[0]}): the verdicts "
+                f"stand, but the next run computes these predictions again; fix: free space or make the folder "
+                f"writable, or point {CACHE_ENV} at another folder")
 
     @classmethod
     def from_environment(cls, base: Path | None = None) -> PredictionCache:
@@ -154,28 +180,16 @@ class PredictionCache:
         return _frozen(arrays)
 
     def _store(self, key: str, arrays: Arrays) -> None:
-        """Write atomically: a temporary file in the same folder, then ``os.replace``."""
+        """Write atomically (``write_atomic``); a failed write is recorded, not raised."""
         path = self.path_for(key)
         if path is None:
             return
-        temporary: str | None = None
+        payload = {**arrays, _CHECKSUM: np.array(payload_checksum(arrays)), _FORMAT: np.array(FORMAT_VERSION)}
         try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{key[:16]}-", suffix=".tmp")
-            with os.fdopen(handle, "wb") as stream:
-                payload = {**arrays, _CHECKSUM: np.array(payload_checksum(arrays)), _FORMAT: np.array(FORMAT_VERSION)}
-                _savez(stream, **payload)
-                stream.flush()
-                os.fsync(stream.fileno())
-            Path(temporary).replace(path)  # atomic on POSIX and Windows: readers see old or new, whole
-            temporary = None
+            write_atomic(path, lambda stream: _savez(stream, **payload))
         except OSError as err:
             # a read-only or full disk must not fail the run: the result is in memory; the caller reports it
             self.stats.write_errors.append(f"{path}: {err.strerror or err}")
-        finally:
-            if temporary is not None:
-                with contextlib.suppress(FileNotFoundError):
-                    Path(temporary).unlink()
 
 
 _savez: Callable[..., None] = np.savez  # its stubs type every keyword as allow_pickle
