@@ -6,6 +6,8 @@ Allure statuses. Every message says what went wrong, where (file, item) and what
 
 from __future__ import annotations
 
+import reprlib
+
 
 class VisionSpecError(Exception):
     """Something prevents judging: the suite is broken, not the model (exit code 2)."""
@@ -49,3 +51,32 @@ class ReportError(VisionSpecError):
 
 class ResultsError(VisionSpecError):
     """A results, report or cache folder cannot be used: not visionspec's, held by another run, or not writable."""
+
+
+def shown(value: object, limit: int = 80) -> str:
+    """A value as a message echoes it: its ``repr``, cut to about ``limit`` characters.
+
+    A message names the bad value, but must not become it: a 100 MB string or a deeply nested list from a
+    hostile file is shown by its start. ``reprlib`` never builds the whole ``repr``.
+
+    Example:
+        >>> print(shown("x" * 1000, limit=10))
+        'xxxxxxxxxx'... (1,000 characters)
+        >>> print(shown([1, 2]), shown([[list(range(100))]] * 100, limit=30))
+        [1, 2] [[[0, 1, 2, 3, 4, 5, 6, 7, ...
+    """
+    if isinstance(value, str) and len(value) > limit:
+        return f"{value[:limit]!r}... ({len(value):,} characters)"
+    text = _REPR.repr(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def _short_repr() -> reprlib.Repr:
+    """A ``reprlib.Repr`` that stops early on long strings, lists and deep nesting."""
+    short = reprlib.Repr()
+    short.maxlevel, short.maxstring, short.maxother = 3, 200, 200
+    short.maxlist = short.maxtuple = short.maxdict = short.maxset = 8
+    return short
+
+
+_REPR = _short_repr()

@@ -28,7 +28,8 @@ from typing import Any
 
 import yaml
 
-from visionspec.errors import DatasetError
+from visionspec.errors import DatasetError, shown
+from visionspec.yamlfile import read_yaml_file
 
 SOURCE_KINDS = ("synthetic", "coco", "yolo", "voc")
 _TOP_KEYS = ("id", "title", "description", "source", "classes", "attributes", "expect", "manifest")
@@ -169,15 +170,9 @@ def load_spec(path: Path) -> DatasetSpec:
         ('balloon',)
     """
     try:
-        text = path.read_text(encoding="utf-8")
+        data = read_yaml_file(path, DatasetError)
     except FileNotFoundError as err:
         raise DatasetError(f"{path}: data set definition not found; fix: create it or check the data set id") from err
-    except (OSError, UnicodeDecodeError) as err:
-        raise DatasetError(f"{path}: cannot be read ({err}); fix: make it a readable UTF-8 YAML file") from err
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as err:
-        raise DatasetError(f"{path}: not valid YAML ({err}); fix: correct the syntax") from err
     return spec_from_dict(data, source=str(path))
 
 
@@ -211,7 +206,7 @@ class _Checker:
         self.source = source
 
     def fail(self, key: str, problem: str, fix: str) -> DatasetError:
-        return DatasetError(f"{self.source}: key '{key}' {problem}; fix: {fix}")
+        return DatasetError(f"{self.source}: key {shown(key, limit=120)} {problem}; fix: {fix}")
 
     def mapping(
         self, value: object, key: str, allowed: tuple[str, ...] | None, required: tuple[str, ...] = ()
@@ -230,12 +225,12 @@ class _Checker:
 
     def text(self, value: object, key: str, hint: str = "quote it") -> str:
         if not isinstance(value, str):
-            raise self.fail(key, f"must be text, got {type(value).__name__} {value!r}", hint)
+            raise self.fail(key, f"must be text, got {type(value).__name__} {shown(value)}", hint)
         return value
 
     def count(self, value: object, key: str) -> int:
         if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-            raise self.fail(key, f"must be a whole number >= 0, got {value!r}", "write a count such as 100")
+            raise self.fail(key, f"must be a whole number >= 0, got {shown(value)}", "write a count such as 100")
         return value
 
     def str_list(self, value: object, key: str) -> list[str]:
@@ -249,13 +244,13 @@ class _Checker:
         seen: set[str] = set()
         for value in values:
             if value in seen:
-                raise self.fail(key, f"lists {value!r} twice", "list each value once")
+                raise self.fail(key, f"lists {shown(value)} twice", "list each value once")
             seen.add(value)
 
     def sha256(self, value: object, key: str) -> str:
         text = self.text(value, key)
         if not _HEX64.fullmatch(text):
-            raise self.fail(key, f"is not a SHA-256 hex digest: {text!r}", "rebuild with --update-manifest")
+            raise self.fail(key, f"is not a SHA-256 hex digest: {shown(text)}", "rebuild with --update-manifest")
         return text
 
 
@@ -313,7 +308,7 @@ def _read_source(check: _Checker, value: object) -> Mapping[str, Any]:
     source = check.mapping(value, "source", None, required=("kind",))
     kind = source["kind"]
     if kind not in SOURCE_KINDS:
-        raise check.fail("source.kind", f"is {kind!r}", f"use one of {', '.join(SOURCE_KINDS)}")
+        raise check.fail("source.kind", f"is {shown(kind)}", f"use one of {', '.join(SOURCE_KINDS)}")
     if kind == "synthetic":
         check.mapping(source, "source", ("kind", "generator", "seed", "params"), required=("generator", "seed"))
         check.text(source["generator"], "source.generator")

@@ -22,11 +22,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from visionspec.datasets.coco import BOX_TOLERANCE_PX
 from visionspec.datasets.importers.common import Conversion, find_images, measure_images
-from visionspec.errors import DatasetError
+from visionspec.errors import DatasetError, shown
+from visionspec.yamlfile import read_yaml_file
 
 LABEL_SUFFIX = ".txt"
 
@@ -68,15 +67,15 @@ def read_class_names(source: Path) -> list[str]:
     if not data_yaml.is_file():
         raise DatasetError(f"{source}: neither classes.txt nor data.yaml names the classes; fix: add classes.txt "
                            "with one class name a line, in class index order")
-    try:
-        declared: Any = (yaml.safe_load(data_yaml.read_text(encoding="utf-8")) or {}).get("names")
-    except (yaml.YAMLError, AttributeError) as err:
-        raise DatasetError(f"{data_yaml}: not a YAML mapping with 'names' ({err}); fix: correct the file") from err
+    content = read_yaml_file(data_yaml, DatasetError) or {}
+    if not isinstance(content, dict):
+        raise DatasetError(f"{data_yaml}: not a YAML mapping with 'names'; fix: write names: [balloon, ...]")
+    declared: Any = content.get("names")
     if isinstance(declared, dict) and sorted(declared) == list(range(len(declared))):
         declared = [declared[index] for index in range(len(declared))]
     if not isinstance(declared, list) or not declared or not all(isinstance(name, str) for name in declared):
         raise DatasetError(f"{data_yaml}: 'names' must be a list of class names or a mapping 0..K-1 to names, got "
-                           f"{declared!r}; fix: write names: [balloon, ...]")
+                           f"{shown(declared)}; fix: write names: [balloon, ...]")
     return declared
 
 
