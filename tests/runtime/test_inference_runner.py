@@ -16,7 +16,7 @@ from visionspec.errors import DatasetError, InferenceError, ModelCardError
 from visionspec.runtime import BatchSettings, Device, ModelSession, ProgressLine, detect, open_model, predict
 from visionspec.runtime.pool import ordered_map
 
-LEVELS = [0, 30, 60, 90, 120, 150, 180, 210, 240, 255, 20]
+LEVELS = [1, 30, 60, 90, 120, 150, 180, 210, 240, 255, 20]  # scores level / 255: all above the floor
 
 
 def detector(tmp_path: Path, plan: ModelPlan | None = None, **card: object) -> ModelSession:
@@ -34,6 +34,18 @@ def test_every_image_gets_its_own_output_whatever_the_batching(tmp_path: Path, s
     assert found.image_ids.tolist() == list(range(100, 100 + len(LEVELS)))
     np.testing.assert_allclose(found.scores, np.array(LEVELS) / 255, atol=1e-4)  # float32 mean
     assert found.boxes[:, 2:].tolist() == [[(48 + i) / 2, (32 + 2 * i) / 2] for i in range(len(LEVELS))]
+
+
+@pytest.mark.parametrize(("threshold", "kept"), [(0.5, [102, 103]), (0.0002, [101, 102, 103])])
+def test_detections_below_the_cards_candidate_floor_are_not_stored(tmp_path: Path, threshold: float,
+                                                                   kept: list[int]) -> None:
+    # score = brightness / 10: 0, 0.00039, 0.0012, 0.078; the floor is 0.001, or the card's threshold if lower
+    session = detector(tmp_path, bsl_plan([[0, 0, 24, 16]], [0.0], [0], score_coefficient=0.1),
+                       score_threshold=threshold)
+    dataset = picture_dataset(tmp_path / "pictures", [(48, 32)] * 4, [0, 1, 3, 200])
+    found = detect(session, dataset, settings=BatchSettings(2, 0))
+    assert found.image_ids.tolist() == kept
+    assert (found.scores >= min(0.001, threshold)).all()
 
 
 def test_a_static_batch_pads_the_last_batch(tmp_path: Path) -> None:

@@ -152,6 +152,7 @@ def classify_crops(
         "output": session.card.output.to_dict(),
         "classes": list(session.card.classes),
         "onnxruntime": ort.__version__,
+        "provider": session.provider,
     })
     return Classifications.from_arrays(cache.get_or_compute(key, compute))
 

@@ -5,13 +5,21 @@ data set's category ids by class NAME (exact, case-sensitive). Card classes that
 are dropped (a detector may know more classes than a data set annotates); a card that shares no class name
 with the data set is a ``ModelCardError``, since every goal on it would silently see no detections.
 
-Every box the adapter gives is kept (COCO results keep all detections; goals apply their own score
-threshold), clipped to the picture; only padding slots (a negative class index) are dropped.
+Every box the adapter gives at or above the card's candidate floor is kept (``score_floor``: the card's
+``output.candidate_threshold``, default 0.001, never above its ``score_threshold``), clipped to the picture;
+padding slots (a negative class index) and boxes below the floor are dropped. A fixed-K detector pads
+every picture to K slots, most of them near zero: storing them would make memory grow with K, not with
+what the model found. Goals judge at a score threshold at or above the floor, so no verdict changes;
+COCO AP, which uses every score, loses only the precision-recall tail below the floor (measured on the
+reference detector: docs/scale.md).
+
+Inference runs behind a backend (``visionspec.runtime.backend``): ``detect`` here is the local one; the
+same pass over a list of picture files (``run_detector``) is what each Ray worker runs.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
@@ -28,6 +36,7 @@ from visionspec.runtime.adapters import BoxOutput, OutputAdapter
 from visionspec.runtime.batching import BatchSettings, Prepared, run_batches
 from visionspec.runtime.boxes import xyxy_to_xywh
 from visionspec.runtime.cache import PredictionCache, cache_key
+from visionspec.runtime.card import ModelCard
 from visionspec.runtime.preprocess import ImageTransform, Preprocessor
 from visionspec.runtime.progress import ProgressCallback
 from visionspec.runtime.session import ModelSession
@@ -103,16 +112,52 @@ class ModelDetections:
         )
 
 
-def detections_cache_key(session: ModelSession, dataset: ImageSource) -> str:
-    """Everything that can change a detector's predictions on a data set."""
+class ModelFacts(Protocol):
+    """What identifies a model's predictions without running it (an opened ``ModelSession`` is one)."""
+
+    @property
+    def card(self) -> ModelCard:
+        """The validated card."""
+        ...
+
+    @property
+    def sha256(self) -> str:
+        """Hex digest of the model file."""
+        ...
+
+    @property
+    def provider(self) -> str:
+        """The execution provider that runs it."""
+        ...
+
+
+def score_floor(card: ModelCard) -> float:
+    """The lowest score stored: the card's candidate floor, never above the card's score threshold.
+
+    Example:
+        >>> from visionspec.runtime.card import AdapterKind, InputSpec, ModelCard, OutputSpec, Task
+        >>> card = ModelCard("m", Task.DETECTION, ("a",), InputSpec("x", 8, 8), OutputSpec(AdapterKind.YOLO))
+        >>> score_floor(card)
+        0.001
+    """
+    return min(card.output.candidate_threshold, card.score_threshold)
+
+
+def detections_cache_key(model: ModelFacts, dataset: ImageSource, *, provider: str | None = None) -> str:
+    """Everything that can change a detector's predictions on a data set.
+
+    ``provider`` is where the pass runs (default: ``model.provider``); a Ray backend gives its workers'.
+    """
     return cache_key({
         "kind": "detections",
-        "model_sha256": session.sha256,
+        "model_sha256": model.sha256,
         "dataset_digest": dataset.digest,
-        "input": session.card.input.to_dict(),
-        "output": session.card.output.to_dict(),
-        "classes": list(session.card.classes),
+        "input": model.card.input.to_dict(),
+        "output": model.card.output.to_dict(),
+        "classes": list(model.card.classes),
+        "score_floor": score_floor(model.card),
         "onnxruntime": ort.__version__,
+        "provider": model.provider if provider is None else provider,
     })
 
 
@@ -194,35 +239,66 @@ def _run_detector(
 ) -> ModelDetections:
     """The inference pass behind ``detect``."""
     images = dataset.images
+    return run_detector(session, adapter, dataset.image_path, images.ids, images.file_names, settings=settings,
+                        progress=progress)
+
+
+def run_detector(
+    session: ModelSession,
+    adapter: OutputAdapter[BoxOutput],
+    image_path: Callable[[int], Path],
+    image_ids: NDArray[np.int64],
+    names: Sequence[str],
+    *,
+    settings: BatchSettings,
+    progress: ProgressCallback | None = None,
+) -> ModelDetections:
+    """A detector over pictures ``0 .. len(image_ids) - 1``: ``image_path(i)`` is the file of picture ``i``.
+
+    The one inference pass of every backend: decoding (``open_image``), preprocessing, batching, the
+    adapter and the score floor, so that each backend gives the same detections for the same pictures.
+
+    Args:
+        session: an opened detection model.
+        adapter: its detection adapter.
+        image_path: the file of picture ``i``.
+        image_ids: (N,) the id given to each picture's detections.
+        names: (N,) the pictures' file names, for messages.
+        settings: batch size and decoding threads.
+        progress: called with (pictures done, pictures) after each batch.
+    """
     preprocessor = Preprocessor(session.card.input)
 
     def prepare(row: int) -> list[Prepared[tuple[int, ImageTransform]]]:
-        tensor, transform = preprocessor(open_image(dataset.image_path(row)))
+        tensor, transform = preprocessor(open_image(image_path(row)))
         return [Prepared(tensor, (row, transform))]
 
     def describe(tag: tuple[int, ImageTransform]) -> str:
-        return f"{images.file_names[tag[0]]} (id {int(images.ids[tag[0]])})"
+        return f"{names[tag[0]]} (id {int(image_ids[tag[0]])})"
 
-    collected = _Collector(session, images)
-    for (row, transform), output in run_batches(session, adapter, range(len(images)), prepare, total=len(images),
+    collected = _Collector(session, score_floor(session.card))
+    total = len(image_ids)
+    for (row, transform), output in run_batches(session, adapter, range(total), prepare, total=total,
                                                 describe=describe, settings=settings, progress=progress):
-        collected.add(row, transform, output, describe((row, transform)))
+        collected.add(int(image_ids[row]), transform, output, describe((row, transform)))
     return collected.result()
 
 
+_Part = tuple[NDArray[np.int64], NDArray[np.int64], NDArray[np.float64], NDArray[np.float64]]
+
+
 class _Collector:
-    """Accumulates per-image boxes, mapped back to picture pixels."""
+    """Accumulates per-image boxes at or above the score floor, mapped back to picture pixels."""
 
-    def __init__(self, session: ModelSession, images: ImageTable) -> None:
+    def __init__(self, session: ModelSession, floor: float) -> None:
         self._session = session
-        self._images = images
-        self._parts: list[tuple[NDArray[np.int64], NDArray[np.int64], NDArray[np.float64], NDArray[np.float64]]] = []
+        self._floor = floor
+        self._parts: list[_Part] = []
 
-    def add(self, row: int, transform: ImageTransform, output: BoxOutput, image: str) -> None:
+    def add(self, image_id: int, transform: ImageTransform, output: BoxOutput, image: str) -> None:
         """One image's decoded output."""
         classes = self._session.card.classes
         indices = output.class_indices
-        keep = indices >= 0
         too_large = indices >= len(classes)
         if too_large.any():
             raise InferenceError(
@@ -230,10 +306,13 @@ class _Collector:
                 f"but its card lists {len(classes)} class(es) ({', '.join(classes)}); fix: the card's classes "
                 "(or output.label_offset)"
             )
-        boxes = transform.clip(transform.to_original(output.boxes[keep]))
+        keep = (indices >= 0) & (output.scores >= self._floor)
         count = int(keep.sum())
-        self._parts.append((np.full(count, self._images.ids[row], dtype=np.int64), indices[keep],
-                            xyxy_to_xywh(boxes), output.scores[keep]))
+        if count == 0:
+            return
+        boxes = transform.clip(transform.to_original(output.boxes[keep]))
+        self._parts.append((np.full(count, image_id, dtype=np.int64), indices[keep], xyxy_to_xywh(boxes),
+                            output.scores[keep]))
 
     def result(self) -> ModelDetections:
         """Everything collected, as one table."""
