@@ -3,6 +3,8 @@
 Every scenario of a run asks the workbench for a model's detections on a data set; the first asks
 computes them (or finds them in the on-disk cache), the others share the result. Inference always
 runs on the whole data set, so slices ("only the images without balloons") reuse the same pass.
+Detectors run on the workbench's inference backend (``local``, or ``ray`` for a cluster); the colour
+model's crops run locally.
 """
 
 from __future__ import annotations
@@ -20,7 +22,8 @@ from visionspec.detections import Detections
 from visionspec.report.allure_files import ModelFile, RunEnvironment
 from visionspec.runtime.cache import PredictionCache
 from visionspec.runtime.crops import Classifications, classify_crops
-from visionspec.runtime.inference import predict
+from visionspec.runtime.backend import InferenceBackend, LocalBackend
+from visionspec.runtime.inference import to_categories
 from visionspec.runtime.progress import ProgressLine
 from visionspec.runtime.session import Device, ModelSession, open_model
 
@@ -48,18 +51,20 @@ class Workbench:
         device: where the models run (auto, cpu, cuda).
         cache: the prediction cache (memory for the run, and disk).
         threads: intra-op threads per model; None for the runtime's default.
+        backend: where detectors run (``make_backend``: local or ray).
     """
 
     device: Device
     cache: PredictionCache
     threads: int | None = None
+    backend: InferenceBackend = field(default_factory=LocalBackend)
     _models: dict[Path, ModelSession] = field(default_factory=dict)
     datasets: dict[str, str] = field(default_factory=dict)
     """Id to digest of every data set a model ran on, for the report's environment."""
 
     def __repr__(self) -> str:
         # short: Allure and pytest print step arguments; the arrays would take seconds
-        return f"Workbench({self.device.value}, {len(self._models)} models)"
+        return f"Workbench({self.device.value}, {self.backend.name}, {len(self._models)} models)"
 
     def model(self, path: Path) -> ModelSession:
         """The model at ``path``, opened (and checked against its card) once per run."""
@@ -84,7 +89,8 @@ class Workbench:
         """``model``'s detections on every image of ``dataset`` (all scores; thresholds come later)."""
         progress = ProgressLine(sys.stderr, f"{model.path.name} on {dataset.id}")
         self.datasets[dataset.id] = dataset.digest
-        return predict(model, dataset, cache=self.cache, progress=progress)
+        found = self.backend.detect(model, dataset, cache=self.cache, progress=progress)
+        return to_categories(found, dataset.categories, model=str(model.path))
 
     def classify(
         self, model: ModelSession, dataset: Dataset, image_ids: NDArray[np.int64], boxes: NDArray[np.float64]
