@@ -56,7 +56,9 @@ def test_verify_mismatch_exits_2_with_the_reasons(root: Path, capsys: pytest.Cap
     assert main(["datasets", "--datasets", str(root), "verify", "tiny"]) == 2
     captured = capsys.readouterr()
     assert "  objects balloon          3" in captured.out
-    assert captured.err == ("visionspec: error: data set tiny does not match its definition:\n"
+    assert captured.err == (f"visionspec: error: {spec_path}: data set tiny does not match its definition: 1 image "
+                            "file(s) missing: img1.png (and 1 more problem(s) below); fix: rebuild the data set "
+                            "(visionspec datasets build tiny), restore the files, or correct dataset.yaml\n"
                             "  1 image file(s) missing: img1.png\n"
                             "  count objects.balloon: expected 4, found 3\n")
 

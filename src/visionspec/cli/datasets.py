@@ -10,7 +10,8 @@ from pathlib import Path
 from typing import Any
 
 from visionspec.datasets.importers import FORMATS, import_dataset
-from visionspec.datasets.registry import DatasetRegistry
+from visionspec.datasets.paths import SPEC_FILE
+from visionspec.datasets.registry import DatasetRegistry, rebuild_fix
 from visionspec.datasets.spec import DatasetSpec, Expect
 from visionspec.errors import DatasetError
 
@@ -130,7 +131,7 @@ def _verify_and_print(registry: DatasetRegistry, dataset_id: str) -> int:
     print(f"data set {dataset_id}: {spec.title}" if spec.title else f"data set {dataset_id}")
     print(format_counts(report.found))
     if not report.ok:
-        raise DatasetError(str(report))
+        raise DatasetError(report.refusal(registry.folder(dataset_id) / SPEC_FILE, rebuild_fix(dataset_id)))
     print(f"verified: the files match the manifest and the counts match expect ({len(spec.expect.items())} promised)")
     return EXIT_OK
 

@@ -84,6 +84,20 @@ class VerifyReport:
             "manifest_problems": list(self.manifest_problems),
         }
 
+    def refusal(self, definition: Path, fix: str) -> str:
+        """The message of a refusal. Its first line (all that the terminal and summary.json keep) names the
+        definition, the first problem and the fix; every problem follows, one a line.
+
+        Args:
+            definition: the data set's ``dataset.yaml``.
+            fix: what to do, unless the first problem says it.
+        """
+        problems = self.problems()
+        head, _, own_fix = problems[0].partition("; fix: ")
+        more = f" (and {len(problems) - 1} more problem(s) below)" if len(problems) > 1 else ""
+        return (f"{definition}: data set {self.dataset_id} does not match its definition: {head}{more}; "
+                f"fix: {own_fix or fix}\n  " + "\n  ".join(problems))
+
     def __str__(self) -> str:
         if self.ok:
             return f"data set {self.dataset_id}: files match the manifest and counts match expect"
@@ -160,8 +174,7 @@ class DatasetRegistry:
         if verify:
             report = self._verified(entry)
             if not report.ok:
-                raise DatasetError(f"{report}\nfix: rebuild the data set (visionspec datasets build "
-                                   f"{dataset_id}), restore the files, or correct dataset.yaml")
+                raise DatasetError(report.refusal(entry.dataset.folder / SPEC_FILE, rebuild_fix(dataset_id)))
         return entry.dataset
 
     def verify(self, dataset_id: str) -> VerifyReport:
@@ -211,6 +224,12 @@ class DatasetRegistry:
             if entry.report is None:
                 entry.report = _verify(entry.dataset, entry.annotations_sha256, self.workers)
             return entry.report
+
+
+def rebuild_fix(dataset_id: str) -> str:
+    """What to do about a data set whose files or counts do not match its definition."""
+    return (f"rebuild the data set (visionspec datasets build {dataset_id}), restore the files, or correct "
+            "dataset.yaml")
 
 
 def _verify(dataset: Dataset, annotations_sha256: str, workers: int | None) -> VerifyReport:
