@@ -12,7 +12,6 @@ from runtime_models import bsl_plan, build_model, detector_card, write_card
 
 from visionspec.errors import ModelCardError
 from visionspec.runtime import (
-    AdapterKind,
     BoxFormat,
     ChannelOrder,
     Coordinates,
@@ -49,7 +48,7 @@ def test_defaults_are_filled_in() -> None:
     assert card.input.channel_order is ChannelOrder.RGB
     assert card.input.resize is ResizeMode.STRETCH
     assert card.input.pad_value == 114
-    assert card.output.adapter is AdapterKind.BOXES_SCORES_LABELS
+    assert card.output.kind == "boxes_scores_labels"
     assert card.output.box_format is BoxFormat.XYXY
     assert card.output.coordinates is Coordinates.INPUT_PIXELS
     assert card.score_threshold == 0.5
@@ -59,10 +58,11 @@ def test_defaults_are_filled_in() -> None:
 def test_yolo_defaults_to_centre_boxes_and_classifiers_have_no_box_format() -> None:
     yolo = build_card([(SOURCE, detector_card(output={"adapter": "yolo"}))])
     assert yolo.output.box_format is BoxFormat.CXCYWH
-    assert (yolo.output.iou_threshold, yolo.output.candidate_threshold, yolo.output.max_detections) == (0.7, 0.001, 300)
+    settings = yolo.output.settings
+    assert (settings.iou_threshold, settings.candidate_threshold, settings.max_detections) == (0.7, 0.001, 300)
     colour = build_card([(SOURCE, detector_card(task="classification", output={"adapter": "logits"}))])
     assert colour.output.box_format is None and colour.output.coordinates is None
-    assert colour.output.to_dict() == {"adapter": "logits"}
+    assert colour.output.to_dict() == {"adapter": "logits", "output": None}
 
 
 @pytest.mark.parametrize(("scale", "expected"), [("1/255", 1 / 255), (" 1 / 255 ", 1 / 255),
@@ -84,7 +84,7 @@ def test_mean_and_std_take_one_number_or_three() -> None:
                             "description, score_threshold, input, output)"),
         ({"input": {"colour_order": "RGB"}},
          "models/m/model.yaml: unknown key 'input.colour_order' (accepted keys: name, size, layout, dtype, scale, "
-         "mean, std, channel_order, resize, pad_value)"),
+         "mean, std, channel_order, resize, multiple, placeholder_dims, pad_value)"),
         ({"output": {"iou_threshold": 0.5}},
          "models/m/model.yaml: unknown key 'output.iou_threshold' (accepted keys: adapter, box_format, coordinates, "
          "boxes, scores, labels, label_offset)"),
@@ -97,10 +97,10 @@ def test_mean_and_std_take_one_number_or_three() -> None:
         ({"input": {"channel_order": "rgb"}},
          "models/m/model.yaml: bad value 'rgb' for 'input.channel_order' (accepted values: RGB, BGR)"),
         ({"input": {"resize": "crop"}},
-         "models/m/model.yaml: bad value 'crop' for 'input.resize' (accepted values: stretch, letterbox)"),
+         "models/m/model.yaml: bad value 'crop' for 'input.resize' (accepted values: stretch, letterbox, native)"),
         ({"output": {"adapter": "ssd"}},
          "models/m/model.yaml: bad value 'ssd' for 'output.adapter' (accepted values: boxes_scores_labels, "
-         "torchvision, yolo, logits, probabilities)"),
+         "torchvision, yolo, yolo_end_to_end, centernet, priors, logits, probabilities)"),
         ({"output": {"box_format": "ltrb"}},
          "models/m/model.yaml: bad value 'ltrb' for 'output.box_format' (accepted values: xyxy, xywh, cxcywh)"),
         ({"output": {"coordinates": "pixels"}},
@@ -138,7 +138,7 @@ def test_mean_and_std_take_one_number_or_three() -> None:
          "pixels): remove it"),
         ({"output": {"adapter": "logits"}},
          "models/m/model.yaml: adapter 'logits' does not fit task 'detection' (accepted values for "
-         "'output.adapter': boxes_scores_labels, torchvision, yolo)"),
+         "'output.adapter': boxes_scores_labels, torchvision, yolo, yolo_end_to_end, centernet, priors)"),
         ({"output": {"adapter": "torchvision"}, "input": {"layout": "NHWC"}},
          "models/m/model.yaml: bad value 'NHWC' for 'input.layout' with adapter torchvision (accepted values: NCHW; "
          "torchvision exports take one CHW image)"),
@@ -179,7 +179,8 @@ def test_missing_size_and_adapter_are_named() -> None:
     data = detector_card()
     data["output"] = {"box_format": "xyxy"}
     assert card_error(data) == ("models/m/model.yaml: missing key 'output.adapter' (accepted values: "
-                                "boxes_scores_labels, torchvision, yolo, logits, probabilities)")
+                                "boxes_scores_labels, torchvision, yolo, yolo_end_to_end, centernet, priors, logits, "
+                                "probabilities)")
 
 
 def test_card_file_wins_over_metadata_key_by_key_and_errors_name_the_layer() -> None:
@@ -223,7 +224,8 @@ def test_a_model_without_any_card_is_refused(tmp_path: Path) -> None:
     with pytest.raises(ModelCardError) as caught:
         open_model(model, device=Device.CPU, threads=1)
     assert str(caught.value) == (
-        f"{model}: no model card: expected {tmp_path / 'model.yaml'} (models/<name>/model.yaml beside "
+        f"{model}: no model card: expected {tmp_path / 'checkpoints' / 'x.yaml'} or {tmp_path / 'model.yaml'} "
+        "(models/<name>/model.yaml beside "
         "checkpoints/), an explicit card path, or the card in the file's metadata key 'visionspec.card'"
     )
 

@@ -15,13 +15,14 @@ Typical use::
 
 from __future__ import annotations
 
-from visionspec.runtime.adapters import BoxOutput, OutputAdapter
+from visionspec.runtime.adapters import REGISTRY as ADAPTERS
+from visionspec.runtime.adapters import Adapter, BoxOutput, OutputAdapter
 from visionspec.runtime.batching import DEFAULT_BATCH_SIZE, BatchSettings
 from visionspec.runtime.cache import CACHE_ENV, CacheStats, PredictionCache, cache_key
 from visionspec.runtime.card import (
     METADATA_KEY,
-    AdapterKind,
     BoxFormat,
+    CardSource,
     ChannelOrder,
     Coordinates,
     InputDType,
@@ -32,7 +33,9 @@ from visionspec.runtime.card import (
     ResizeMode,
     Task,
     build_card,
+    card_candidates,
     card_path_for,
+    load_card,
     read_card_file,
 )
 from visionspec.runtime.crops import Classifications, classify_crops, crop_box
@@ -42,15 +45,17 @@ from visionspec.runtime.progress import ProgressCallback, ProgressLine
 from visionspec.runtime.session import THREADS_ENV, Device, ModelSession, default_threads, file_sha256, open_model
 
 __all__ = [
+    "ADAPTERS",
     "CACHE_ENV",
     "DEFAULT_BATCH_SIZE",
     "METADATA_KEY",
     "THREADS_ENV",
-    "AdapterKind",
+    "Adapter",
     "BatchSettings",
     "BoxFormat",
     "BoxOutput",
     "CacheStats",
+    "CardSource",
     "ChannelOrder",
     "Classifications",
     "Coordinates",
@@ -73,12 +78,14 @@ __all__ = [
     "Task",
     "build_card",
     "cache_key",
+    "card_candidates",
     "card_path_for",
     "classify_crops",
     "crop_box",
     "default_threads",
     "detect",
     "file_sha256",
+    "load_card",
     "open_model",
     "predict",
     "read_card_file",

@@ -7,7 +7,8 @@ not grow with the data set.
 
 Batch size: the model's static batch when it declares one (the last batch padded with zeros), else the
 requested size for a dynamic batch axis; a model without a batch axis (torchvision exports) runs one
-tensor at a time.
+tensor at a time. Consecutive tensors of one shape share a batch: with ``resize: native`` a batch ends where
+the picture size changes.
 """
 
 from __future__ import annotations
@@ -110,9 +111,12 @@ def run_batches(
 
 
 def _batches(entries: Iterator[Prepared[_Tag]], size: int) -> Iterator[list[Prepared[_Tag]]]:
-    """Consecutive lists of ``size`` entries (the last may be shorter)."""
+    """Consecutive lists of at most ``size`` entries of one tensor shape."""
     batch: list[Prepared[_Tag]] = []
     for entry in entries:
+        if batch and entry.tensor.shape != batch[0].tensor.shape:
+            yield batch
+            batch = []
         batch.append(entry)
         if len(batch) == size:
             yield batch

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 from visionspec.errors import ModelError
 from visionspec.runtime.adapters import expectations
-from visionspec.runtime.card import AdapterKind, Layout, ModelCard
+from visionspec.runtime.card import Layout, ModelCard, ResizeMode
 from visionspec.runtime.tensors import TensorExpectation, TensorInfo
 
 
@@ -34,14 +34,7 @@ class Contract:
 def input_expectation(card: ModelCard) -> TensorExpectation:
     """What the card expects of the image input tensor."""
     spec = card.input
-    dims: tuple[int | str, ...]
-    if card.output.adapter is AdapterKind.TORCHVISION:
-        dims = (3, spec.height, spec.width)
-    elif spec.layout is Layout.NCHW:
-        dims = ("B", 3, spec.height, spec.width)
-    else:
-        dims = ("B", spec.height, spec.width, 3)
-    return TensorExpectation("images", spec.name, dims, (spec.dtype.value,))
+    return TensorExpectation("images", spec.name, card.output.adapter.input_dims(card), (spec.dtype.value,))
 
 
 def check_contract(
@@ -69,10 +62,12 @@ def check_contract(
         raise checker.mismatch(f"the file has {len(inputs)} inputs; visionspec feeds only the image",
                                expected_input.describe(), _listing(inputs))
     checker.check(expected_input, image_input)
+    if card.input.resize is ResizeMode.NATIVE:
+        checker.check_free_size(expected_input, image_input)
     resolved = [(expected, checker.resolve(expected, outputs, "output")) for expected in expectations(card)]
     for expected, tensor in resolved:
         checker.check(expected, tensor)
-    batched = card.output.adapter is not AdapterKind.TORCHVISION
+    batched = card.output.adapter.batched
     static_batch = image_input.shape[0] if batched and isinstance(image_input.shape[0], int) else None
     return Contract(image_input, static_batch, batched, tuple(tensor.name for _, tensor in resolved))
 
@@ -86,13 +81,14 @@ class _Checker:
         self._letters: dict[str, tuple[int, str]] = {}
 
     def mismatch(self, subject: str, expected: str, declared: str) -> ModelError:
-        """The one message shape for every mismatch."""
+        """The one message shape for every mismatch; its first line (all the terminal and summary.json keep)
+        names the file, the card and the fix."""
         sources = " + ".join(self._card.sources) or "its card"
         return ModelError(
-            f"{self._model} does not match its model card ({sources}): {subject}\n"
+            f"{self._model} does not match its model card ({sources}): {subject}; fix: correct the card, or "
+            "re-export the model\n"
             f"  card expects:  {expected}\n"
-            f"  file declares: {declared}\n"
-            "Fix the card, or re-export the model."
+            f"  file declares: {declared}"
         )
 
     def resolve(self, expected: TensorExpectation, declared: Sequence[TensorInfo], kind: str) -> TensorInfo:
@@ -123,6 +119,17 @@ class _Checker:
                 raise self.mismatch(f"{subject}, axis {axis}", expected.describe(), tensor.describe())
             if isinstance(want, str):
                 self._check_letter(want, have, subject, expected, tensor)
+
+    def check_free_size(self, expected: TensorExpectation, tensor: TensorInfo) -> None:
+        """``resize: native`` feeds pictures at their own size: the file's height and width must be free."""
+        layout = self._card.input.layout
+        axes = (len(tensor.shape) - 2, len(tensor.shape) - 1) if layout is Layout.NCHW else (-3, -2)
+        fixed = [tensor.shape[axis] for axis in axes if isinstance(tensor.shape[axis], int)]
+        if fixed:
+            raise self.mismatch(
+                f"input tensor {tensor.name!r} has a fixed height and width, but input.resize is native "
+                "(set input.placeholder_dims: true if they are placeholders, or give input.size)",
+                expected.describe(), tensor.describe())
 
     def _check_letter(self, letter: str, size: int, subject: str, expected: TensorExpectation,
                       tensor: TensorInfo) -> None:

@@ -135,8 +135,9 @@ def score_floor(card: ModelCard) -> float:
     """The lowest score stored: the card's candidate floor, never above the card's score threshold.
 
     Example:
-        >>> from visionspec.runtime.card import AdapterKind, InputSpec, ModelCard, OutputSpec, Task
-        >>> card = ModelCard("m", Task.DETECTION, ("a",), InputSpec("x", 8, 8), OutputSpec(AdapterKind.YOLO))
+        >>> from visionspec.runtime.card import build_card
+        >>> card = build_card([("card", {"name": "m", "task": "detection", "classes": ["a"],
+        ...                              "input": {"size": [8, 8]}, "output": {"adapter": "yolo"}})])
         >>> score_floor(card)
         0.001
     """

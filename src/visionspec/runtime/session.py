@@ -35,16 +35,9 @@ from numpy.typing import NDArray
 
 from visionspec.errors import DeviceError, InferenceError, ModelCardError, ModelError
 from visionspec.runtime.adapters import BoxOutput, OutputAdapter, classification_adapter, detection_adapter
-from visionspec.runtime.card import (
-    METADATA_KEY,
-    ModelCard,
-    Task,
-    build_card,
-    card_path_for,
-    parse_metadata_card,
-    read_card_file,
-)
+from visionspec.runtime.card import CardSource, Layout, ModelCard, Task, load_card
 from visionspec.runtime.contract import Contract, check_contract
+from visionspec.runtime.placeholders import free_placeholder_dims
 from visionspec.runtime.tensors import TensorInfo
 
 THREADS_ENV = "VISIONSPEC_THREADS"
@@ -85,12 +78,14 @@ class ModelSession:
         threads: intra-op threads.
         metadata: the file's custom metadata.
         contract: input tensor, static batch size and output names.
+        card_source: where the card came from (card file, ONNX metadata, or both).
     """
 
     def __init__(self, path: Path, card: ModelCard, session: ort.InferenceSession, sha256: str, threads: int,
-                 contract: Contract) -> None:
+                 contract: Contract, card_source: CardSource | None = None) -> None:
         self.path = path
         self.card = card
+        self.card_source = card_source or CardSource(None, metadata=True)
         self.sha256 = sha256
         self.threads = threads
         self.contract = contract
@@ -131,6 +126,7 @@ class ModelSession:
             "sha256": self.sha256,
             "card": self.card.to_dict(),
             "card_sources": list(self.card.sources),
+            "card_source": self.card_source.to_dict(),
             "provider": self.provider,
             "threads": self.threads,
             "onnxruntime": ort.__version__,
@@ -157,9 +153,10 @@ def open_model(
 
     Args:
         path: the ONNX file.
-        card_path: the card; default ``models/<name>/model.yaml`` for ``models/<name>/checkpoints/x.onnx``
-            (or ``model.yaml`` beside the file). Without a card file the file's ``visionspec.card``
-            metadata must carry the whole card.
+        card_path: the card file; default: the first of ``x.yaml`` beside ``x.onnx``, then
+            ``models/<name>/model.yaml`` for ``models/<name>/checkpoints/x.onnx`` (or ``model.yaml`` beside the
+            file). Without a card file the file's ``visionspec.card`` metadata must carry the whole card; with
+            both, the card file wins key by key. ``ModelSession.card_source`` records which it was.
         device: auto, cpu or cuda.
         threads: intra-op threads; default ``default_threads()``.
 
@@ -182,14 +179,19 @@ def open_model(
         raise ModelError(f"{model}: threads must be at least 1, got {thread_count}")
     data = _read_model(model)
     session = _create_session(model, data, device, thread_count)
-    card = _load_card(model, None if card_path is None else Path(card_path), session)
+    card, source = load_card(model, None if card_path is None else Path(card_path),
+                             session.get_modelmeta().custom_metadata_map)
+    if card.input.placeholder_dims:
+        freed = free_placeholder_dims(data, card.input.name, channels_first=card.input.layout is Layout.NCHW,
+                                      model=str(model))
+        session = _create_session(model, freed, device, thread_count)
     contract = check_contract(
         card,
         [TensorInfo.from_ort(node) for node in session.get_inputs()],
         [TensorInfo.from_ort(node) for node in session.get_outputs()],
         model=str(model),
     )
-    return ModelSession(model, card, session, hashlib.sha256(data).hexdigest(), thread_count, contract)
+    return ModelSession(model, card, session, hashlib.sha256(data).hexdigest(), thread_count, contract, source)
 
 
 def file_sha256(path: Path) -> str:
@@ -267,26 +269,6 @@ def _create_session(model: Path, data: bytes, device: Device, threads: int) -> o
     if device is Device.CUDA and provider != _CUDA:
         raise DeviceError(f"CUDA was requested but onnxruntime is running on {provider}: {_cuda_problem()}")
     return session
-
-
-def _load_card(model: Path, card_path: Path | None, session: ort.InferenceSession) -> ModelCard:
-    """The file's metadata card overlaid by the card file (the card file wins key by key)."""
-    layers: list[tuple[str, Mapping[str, Any]]] = []
-    metadata = session.get_modelmeta().custom_metadata_map
-    if METADATA_KEY in metadata:
-        source = f"metadata {METADATA_KEY!r} of {model}"
-        layers.append((source, parse_metadata_card(metadata[METADATA_KEY], source)))
-    conventional = card_path_for(model)
-    if card_path is not None:
-        layers.append((str(card_path), read_card_file(card_path)))
-    elif conventional.is_file():
-        layers.append((str(conventional), read_card_file(conventional)))
-    if not layers:
-        raise ModelCardError(
-            f"{model}: no model card: expected {conventional} (models/<name>/model.yaml beside checkpoints/), "
-            f"an explicit card path, or the card in the file's metadata key {METADATA_KEY!r}"
-        )
-    return build_card(layers)
 
 
 _LOAD_PROBLEMS = (
