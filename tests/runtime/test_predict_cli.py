@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 from pathlib import Path
 
@@ -108,8 +109,7 @@ def test_unwritable_output_exits_2(project: Path, capsys: pytest.CaptureFixture[
     assert capsys.readouterr().err.startswith("visionspec: error: out/results.json: cannot write the results file")
 
 
-def test_the_results_writer_gives_exactly_what_json_would() -> None:
-    from visionspec.cli.predict import coco_results_json
+def test_the_results_writer_gives_exactly_what_json_would_chunk_by_chunk() -> None:
     from visionspec.detections import Detections
 
     rng = np.random.default_rng(3)
@@ -117,10 +117,15 @@ def test_the_results_writer_gives_exactly_what_json_would() -> None:
     boxes[0] = [0.0, -0.0, 1e-5, 123456789.125]
     scores = rng.uniform(0, 1, 300).astype(np.float32).astype(np.float64)
     detections = Detections.build(rng.integers(0, 2**40, 300), rng.integers(0, 90, 300), boxes, scores)
-    text = coco_results_json(detections)
-    assert json.loads(text) == detections.to_coco_results()
-    assert text == json.dumps(detections.to_coco_results(), separators=(",", ":"))
-    assert coco_results_json(Detections.empty()) == "[]"
+    expected = json.dumps(detections.to_coco_results(), separators=(",", ":")).encode()
+    for rows_per_chunk in (1, 7, 300, 16384):
+        stream = io.BytesIO()
+        detections.write_coco_results(stream, rows_per_chunk=rows_per_chunk)
+        assert stream.getvalue() == expected, rows_per_chunk
+    assert json.loads(expected) == detections.to_coco_results()
+    empty = io.BytesIO()
+    Detections.empty().write_coco_results(empty)
+    assert empty.getvalue() == b"[]"
 
 
 def test_min_score_leaves_out_the_weakest(project: Path) -> None:
@@ -129,3 +134,13 @@ def test_min_score_leaves_out_the_weakest(project: Path) -> None:
     assert len(results) == 3 and min(r["score"] for r in results) > 0.5
     assert main(predict_args("--min-score", "0.95")) == 0
     assert json.loads((project / "out" / "results.json").read_text(encoding="utf-8")) == []
+
+
+def test_an_unknown_backend_from_the_environment_exits_2(project: Path, capsys: pytest.CaptureFixture[str],
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("VISIONSPEC_BACKEND", "spark")
+    assert main(predict_args()) == 2
+    assert capsys.readouterr().err == (
+        "visionspec: error: unknown inference backend 'spark' (from --backend, visionspec_backend or "
+        "VISIONSPEC_BACKEND); fix: use one of local, ray\n")
+    assert main(predict_args("--backend", "local")) == 0  # the option wins over the environment
