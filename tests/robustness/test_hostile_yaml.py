@@ -75,7 +75,8 @@ def test_a_file_that_is_not_utf8_is_refused_naming_the_file_and_the_line(tmp_pat
 def test_deep_nesting_is_refused_not_a_recursion_traceback(tmp_path: Path) -> None:
     card = tmp_path / "model.yaml"
     card.write_text("classes: " + "[" * 50_000 + "]" * 50_000 + "\n", encoding="utf-8")
-    assert refused(ModelCardError, read_card_file, card) == f"{card}: YAML nested too deeply to read; fix: check the file"
+    message = refused(ModelCardError, read_card_file, card)
+    assert message == f"{card}: YAML nested too deeply to read; fix: check the file"
 
 
 def test_a_huge_value_is_echoed_by_its_start_only() -> None:

@@ -14,6 +14,7 @@ from importlib import import_module
 
 from visionspec import __version__
 from visionspec.errors import VisionSpecError
+from visionspec.files import write_problem
 
 EXIT_OK = 0
 EXIT_GOAL_MISSED = 1
@@ -59,6 +60,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         # the reader went away (`visionspec steps | head`): stop quietly, as Unix tools do
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return EXIT_OK
+    except OSError as err:
+        # a file that could not be read or written (full or read-only disk) where no command translated it:
+        # the suite could not judge (exit 2), never a traceback or exit 1 ("the model got worse")
+        where = f"{err.filename}: " if err.filename else ""
+        print(f"visionspec: error: {where}{write_problem(err)}", file=sys.stderr)
+        return EXIT_BROKEN
     except KeyboardInterrupt:
         print("visionspec: interrupted", file=sys.stderr)
         return 130
