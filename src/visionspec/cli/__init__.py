@@ -1,7 +1,9 @@
 """The ``visionspec`` command line: the only place that turns errors into exit codes and text.
 
 Exit codes: 0 every goal met, 1 at least one goal missed, 2 the suite could not judge.
-Each command group lives in its own module and registers its sub-parser here.
+Each command group lives in its own module and registers its sub-parser here. Only the module of the
+command being run is imported: ``visionspec --help`` lists the others by name and help line (``COMMANDS``),
+so numpy, onnxruntime and matplotlib load with the command that needs them, not with every start.
 """
 
 from __future__ import annotations
@@ -14,22 +16,34 @@ from importlib import import_module
 
 from visionspec import __version__
 from visionspec.errors import VisionSpecError
-from visionspec.files import write_problem
 
 EXIT_OK = 0
 EXIT_GOAL_MISSED = 1
 EXIT_BROKEN = 2
 
-# Command modules, each with ``register(subparsers)`` that sets ``handler`` on its parser.
-_COMMAND_MODULES = (
-    "run", "demo", "report", "datasets", "evaluate", "predict", "train", "steps", "checkpoints", "watch"
-)
+# Command modules (``visionspec.cli.<name>``, each with ``register(subparsers)`` that sets ``handler`` on its
+# parser) and the help line each registers, in the order ``--help`` lists them; a test checks they agree.
+COMMANDS: dict[str, str] = {
+    "run": "run the goals; write Allure results (and the report)",
+    "demo": "build the data, judge the reference checkpoints, write the report",
+    "report": "make the Allure report: one self-contained HTML file (printed) plus a directory build keeping history",
+    "datasets": "list, build, verify and import data sets",
+    "evaluate": "COCO evaluation of a results file (agrees with pycocotools), plus counts at a threshold",
+    "predict": "run a detector on a data set and write a COCO results file",
+    "train": "train a reference model, one checked ONNX checkpoint an epoch",
+    "steps": "the step catalogue: every phrase, with an example",
+    "checkpoints": "the goals on each checkpoint in order: trend, flip lists",
+    "watch": "judge each new checkpoint that appears in a folder",
+}
 
 Handler = Callable[[argparse.Namespace], int]
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """The full argument parser, with every command group registered."""
+def build_parser(command: str | None = None) -> argparse.ArgumentParser:
+    """The argument parser: every command group registered, or (``command``) only that one.
+
+    With ``command``, the other commands are listed by name and help line without importing their modules.
+    """
     parser = argparse.ArgumentParser(
         prog="visionspec",
         description="Executable, plain-language acceptance goals for image-analysis models (ONNX), "
@@ -37,17 +51,22 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"visionspec {__version__}")
     subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for name in _COMMAND_MODULES:
-        import_module(f"visionspec.cli.{name}").register(subparsers)
+    for name, help_line in COMMANDS.items():
+        if command is None or name == command:
+            import_module(f"visionspec.cli.{name}").register(subparsers)
+        else:
+            subparsers.add_parser(name, help=help_line, add_help=False)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the console script."""
-    parser = build_parser()
     arguments = list(sys.argv[1:] if argv is None else argv)
     # after "--": passed through unchanged (to pytest, for `run` and `checkpoints`)
     split = arguments.index("--") if "--" in arguments else len(arguments)
+    # the first word that is not an option is the command (the top level has only --help and --version)
+    command = next((word for word in arguments[:split] if not word.startswith("-")), "")
+    parser = build_parser(command)
     args = parser.parse_args(arguments[:split])
     args.passthrough = arguments[split + 1 :]
     handler: Handler = args.handler
@@ -64,6 +83,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         # a file that could not be read or written (full or read-only disk) where no command translated it:
         # the suite could not judge (exit 2), never a traceback or exit 1 ("the model got worse")
         where = f"{err.filename}: " if err.filename else ""
+        from visionspec.files import write_problem  # here: tempfile and shutil would slow every start
+
         print(f"visionspec: error: {where}{write_problem(err)}", file=sys.stderr)
         return EXIT_BROKEN
     except KeyboardInterrupt:
