@@ -8,6 +8,10 @@ checkpoints replace the detector under test, colour-model checkpoints the colour
 card's ``task`` says which). For a detector, "the previous checkpoint" is the detector judged before it
 (the first one's is ``--baseline``, else the file before it in its folder).
 
+RESULTS is held for the whole sequence and each ``RESULTS/<checkpoint>/`` for its run, as ``visionspec run``
+holds its results folder (refused unless new, empty or visionspec's own; locked; only visionspec's own files
+cleaned); ``RESULTS/<checkpoint>/judged.json`` records the SHA-256 of the file that was judged.
+
 With ``--report DIR`` each checkpoint's report is generated in order into DIR, so Allure's history and
 trend read by checkpoint; the single-file report is made once, for the last checkpoint.
 
@@ -18,6 +22,8 @@ or 1 (a goal missed).
 from __future__ import annotations
 
 import argparse
+import contextlib
+import json
 import shutil
 from pathlib import Path
 from typing import Any
@@ -34,11 +40,15 @@ from visionspec.checkpoints import (
     plan_sequence,
     sequence_exit_code,
 )
-from visionspec.cli.run import add_run_options, pytest_arguments, run_goals
+from visionspec.cli.run import add_run_options, pytest_arguments, run_goals, say_waiting
 from visionspec.errors import VisionSpecError
+from visionspec.files import write_text_atomic
+from visionspec.report.results_folder import held_results
+from visionspec.runtime.session import file_sha256
 
 JUNIT_FOLDER = "junit"
 CUCUMBER_FOLDER = "cucumber"
+JUDGED_FILE = "judged.json"
 _VERDICT_WORDS = {0: "every goal met", 1: "goals missed", 2: "could not judge"}
 
 
@@ -86,8 +96,23 @@ class SequenceRunner:
                     f"given to judge; fix: drop {option}, or give only checkpoints of the other model"
                 )
 
-    def judge(self, checkpoint: Checkpoint, folder: Path) -> int:
-        """One run of the goals with ``checkpoint`` as its model under test; its exit code."""
+    def held(self, folder: Path, *, clean_first: bool = True) -> contextlib.AbstractContextManager[Path]:
+        """``folder`` claimed, locked (waiting up to ``--lock-timeout``) and, with ``clean_first``, cleaned."""
+        return held_results(folder, wait_s=self.args.lock_timeout, clean_first=clean_first, on_wait=say_waiting)
+
+    def judge(self, checkpoint: Checkpoint, folder: Path, *, sha256: str | None = None) -> int:
+        """One run of the goals with ``checkpoint`` as its model under test; its exit code.
+
+        ``sha256`` is the file's content as the caller saw it (default: hashed here), recorded in
+        ``judged.json`` so that a watch judges a changed file again.
+        """
+        with self.held(folder):
+            digest = sha256 or _sha256_or_empty(checkpoint.path)
+            write_text_atomic(folder / JUDGED_FILE, json.dumps({"file": str(checkpoint.path), "sha256": digest}) + "\n")
+            return self._run(checkpoint, folder)
+
+    def _run(self, checkpoint: Checkpoint, folder: Path) -> int:
+        """The pytest run of one checkpoint into the held ``folder``."""
         options = argparse.Namespace(**vars(self.args))
         options.junit = folder.parent / JUNIT_FOLDER / f"{checkpoint.name}.xml"
         options.cucumber_json = folder.parent / CUCUMBER_FOLDER / f"{checkpoint.name}.json"
@@ -105,7 +130,7 @@ class SequenceRunner:
         # one sentence a goal is printed anyway; tracebacks of every checkpoint would bury them (`-- --tb=long`)
         arguments[1:1] = ["--tb=no"]
         print(f"{self.prefix}: judging {checkpoint.name} ({checkpoint.path})", flush=True)
-        return run_goals(arguments)
+        return run_goals(arguments, folder)
 
     def after_each(self, outcome: CheckpointOutcome, outcomes: list[CheckpointOutcome], *, last: bool) -> None:
         """A line for the checkpoint, then its report (directory build; the single file only for the last)."""
@@ -149,15 +174,33 @@ class SequenceRunner:
         return code
 
 
+def judged_sha256(folder: Path) -> str | None:
+    """The SHA-256 recorded in ``folder/judged.json`` (the file a checkpoint's run judged), or None."""
+    try:
+        digest = json.loads((folder / JUDGED_FILE).read_text(encoding="utf-8")).get("sha256")
+    except (OSError, ValueError, AttributeError):
+        return None
+    return digest if isinstance(digest, str) and digest else None
+
+
+def _sha256_or_empty(path: Path) -> str:
+    """The file's SHA-256, or "" when it cannot be read (its run then says why, as a broken verdict)."""
+    try:
+        return file_sha256(path)
+    except OSError:
+        return ""
+
+
 def checkpoints_command(args: argparse.Namespace) -> int:
     paths = expand_checkpoints([str(pattern) for pattern in args.checkpoints], keep_order=args.given_order)
     plan = plan_sequence(paths, baseline=args.baseline)
     runner = SequenceRunner(args, total=len(plan))
     runner.check(plan)
-    outcomes = judge_sequence(
-        plan,
-        runner.judge,
-        args.results,
-        on_judged=lambda outcome, so_far: runner.after_each(outcome, so_far, last=len(so_far) == len(plan)),
-    )
-    return runner.finish(outcomes)
+    with runner.held(args.results, clean_first=False):
+        outcomes = judge_sequence(
+            plan,
+            runner.judge,
+            args.results,
+            on_judged=lambda outcome, so_far: runner.after_each(outcome, so_far, last=len(so_far) == len(plan)),
+        )
+        return runner.finish(outcomes)

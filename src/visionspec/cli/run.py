@@ -2,18 +2,27 @@
 
 Anything after ``--`` goes to pytest unchanged (``-k``, ``-x``, ``-n``...). Exit codes: 0 every goal
 met, 1 at least one missed, 2 the suite could not judge.
+
+The results folder is held for the run (``visionspec.report.results_folder``): refused unless it is new,
+empty or visionspec's own, locked against a second run, and cleaned of the previous run's files only. A
+results folder that cannot be written (full or read-only disk) is exit 2 with the folder and the fix; a
+prediction cache that cannot be written is a warning line on stderr.
 """
 
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 from typing import Any
 
-from visionspec.errors import VisionSpecError
+from visionspec.errors import ResultsError, VisionSpecError
+from visionspec.files import write_problem
+from visionspec.report.results_folder import DEFAULT_WAIT_S, held_results
 
 DEFAULT_RESULTS = Path("allure-results")
-BINDING_MODULE = Path("features") / "test_features.py"
+DEFAULT_FEATURES = Path("features")
+_PYTEST_CONFIGS = ("pytest.ini", "pyproject.toml", "tox.ini", "setup.cfg")
 
 
 def register(subparsers: Any) -> None:
@@ -31,7 +40,11 @@ def add_run_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--colour-model", type=Path, metavar="ONNX", help="colour model checkpoint (default: newest)")
     parser.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
     parser.add_argument("-m", dest="markers", metavar="TAGS", help="only scenarios with these tags (pytest -m)")
-    parser.add_argument("--results", type=Path, default=DEFAULT_RESULTS, metavar="DIR", help="Allure results folder")
+    parser.add_argument("--results", type=Path, default=DEFAULT_RESULTS, metavar="DIR",
+                        help="Allure results folder: new, empty or visionspec's own (only its own files are cleaned)")
+    parser.add_argument("--lock-timeout", type=float, default=DEFAULT_WAIT_S, metavar="S",
+                        help="wait at most S seconds for another run that holds the results folder "
+                        f"(default {DEFAULT_WAIT_S:g})")
     parser.add_argument("--datasets", type=Path, metavar="DIR", help="data set folder (default: ./datasets)")
     parser.add_argument("--junit", type=Path, metavar="XML", help="also write JUnit XML (scenario names)")
     parser.add_argument("--cucumber-json", type=Path, metavar="JSON", help="also write Cucumber JSON")
@@ -40,17 +53,19 @@ def add_run_options(parser: argparse.ArgumentParser) -> None:
 def pytest_arguments(args: argparse.Namespace, *, features: list[Path], results: Path,
                      checkpoint: str | None = None, build_order: int | None = None) -> list[str]:
     """The pytest command line for one run of the goals."""
-    if not BINDING_MODULE.is_file():
-        raise VisionSpecError(f"{BINDING_MODULE} not found: run visionspec from the project root")
-    # Every value as --option=value: pytest takes a bare path argument (even an option's value) as a
-    # place to look for its configuration, and would then leave the project's pyproject.toml.
-    arguments = [str(BINDING_MODULE), "-p", "no:cacheprovider", f"--device={args.device}",
-                 f"--alluredir={results}", "--clean-alluredir", f"--summary-json={results / 'summary.json'}",
-                 "-o", "junit_family=xunit1", "-q"]
+    features = features or [DEFAULT_FEATURES]
     for feature in features:
         if not feature.exists():
-            raise VisionSpecError(f"{feature}: no such feature file or folder")
-        arguments.append(f"--goals={feature}")
+            raise VisionSpecError(f"{feature}: no such feature file or folder; fix: name .feature files or folders "
+                                  f"(default: {DEFAULT_FEATURES}/ of the project folder)")
+    # The project folder is the working directory, wherever the feature files lie: pytest would otherwise
+    # look for its configuration above the feature paths. Every value as --option=value, for the same reason.
+    config = next((Path(name) for name in _PYTEST_CONFIGS if Path(name).is_file()), None)
+    arguments = [*(str(feature) for feature in features), f"--rootdir={Path.cwd()}",
+                 *([f"--config-file={config}"] if config else []), "-p", "no:cacheprovider",
+                 "-p", "visionspec.pytest_plugin", f"--device={args.device}",
+                 f"--alluredir={results}", f"--summary-json={results / 'summary.json'}",
+                 "-o", "junit_family=xunit1", "-q", "--tb=short"]
     if args.markers:
         arguments += ["-m", args.markers]  # a tag expression, never a path
     options = {"--detector": args.detector, "--colour-model": args.colour_model, "--datasets": args.datasets,
@@ -62,18 +77,42 @@ def pytest_arguments(args: argparse.Namespace, *, features: list[Path], results:
     return arguments + list(getattr(args, "passthrough", []))
 
 
-def run_goals(arguments: list[str]) -> int:
-    """Run pytest in this process; map its exit status onto 0 / 1 / 2."""
+def run_goals(arguments: list[str], results: Path) -> int:
+    """Run pytest in this process, writing into the held folder ``results``; map its exit status onto 0 / 1 / 2.
+
+    Raises:
+        ResultsError: a results file could not be written (full or read-only disk).
+    """
     import pytest
 
-    status = int(pytest.main(arguments))
+    from visionspec.cli.run_guard import RunGuard
+
+    guard = RunGuard()
+    try:
+        status = int(pytest.main(arguments, plugins=[guard]))
+    except OSError as err:  # raised by a session-finish hook (summary.json, environment.properties)
+        raise _write_failure(results, err) from err
+    if guard.write_error is not None:
+        raise _write_failure(results, guard.write_error) from guard.write_error
     return status if status in (0, 1, 2) else 2
 
 
-def run_command(args: argparse.Namespace) -> int:
-    status = run_goals(pytest_arguments(args, features=list(args.features), results=args.results))
-    if args.report is not None:
-        from visionspec.report.allure_cli import generate
+def _write_failure(results: Path, err: OSError) -> ResultsError:
+    """The error of a run that could not write its results."""
+    where = f"{err.filename}: " if err.filename else ""
+    return ResultsError(f"{results}: the run could not write its results ({where}{write_problem(err)})")
 
-        print(generate(args.results, args.report).resolve())
+
+def say_waiting(line: str) -> None:
+    """Tell the user, on one stderr line, that this run waits for another one."""
+    print(f"visionspec: {line}", file=sys.stderr, flush=True)
+
+
+def run_command(args: argparse.Namespace) -> int:
+    with held_results(args.results, wait_s=args.lock_timeout, on_wait=say_waiting):
+        status = run_goals(pytest_arguments(args, features=list(args.features), results=args.results), args.results)
+        if args.report is not None:
+            from visionspec.report.allure_cli import generate
+
+            print(generate(args.results, args.report).resolve())
     return status

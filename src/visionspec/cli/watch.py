@@ -12,10 +12,13 @@ A file is judged only once it is whole:
 
 Each checkpoint is judged like one of ``visionspec checkpoints`` (same options, the results in
 ``RESULTS/<checkpoint>/``, the trend in ``RESULTS/trend.json``, the report after each); its baseline is
-the checkpoint judged before it. A checkpoint with results in RESULTS already is not judged again, and
-the trend continues from it. ``--once`` stops when nothing is left to judge, ``--timeout`` after that
-many seconds; otherwise the watch runs until interrupted. Exit code: as ``checkpoints``, over the
-checkpoints judged by this watch (0 when none).
+the checkpoint judged before it. What was judged is keyed by content: ``RESULTS/<checkpoint>/judged.json``
+holds the SHA-256 of the file as it was judged. A checkpoint judged already with the same content is not
+judged again, and the trend continues from it; a file whose content changed since (a writer that paused
+longer than ``--settle`` and then finished it) is judged again once it settles, replacing its earlier
+results. RESULTS is held (locked) for the whole watch. ``--once`` stops when nothing is left to judge,
+``--timeout`` after that many seconds; otherwise the watch runs until interrupted. Exit code: as
+``checkpoints``, over the checkpoints judged by this watch (0 when none).
 """
 
 from __future__ import annotations
@@ -35,9 +38,10 @@ from visionspec.checkpoints import (
     natural_key,
     plan_sequence,
 )
-from visionspec.cli.checkpoints import SequenceRunner, add_sequence_options
+from visionspec.cli.checkpoints import SequenceRunner, add_sequence_options, judged_sha256
 from visionspec.cli.run import add_run_options
 from visionspec.errors import VisionSpecError
+from visionspec.runtime.session import file_sha256
 
 DEFAULT_SETTLE_S = 10.0
 DEFAULT_INTERVAL_S = 2.0
@@ -92,12 +96,14 @@ class SettledFiles:
         return ready
 
 
-def _stats(folder: Path, skip: set[str]) -> list[tuple[Path, os.stat_result]]:
-    """The ``*.onnx`` files of ``folder`` not judged yet, in natural order, with their ``stat`` (gone ones left out)."""
+Signature = tuple[int, int]
+"""A file's size and modification time (ns): when it is unchanged, so is the content it was hashed with."""
+
+
+def _stats(folder: Path) -> list[tuple[Path, os.stat_result]]:
+    """The ``*.onnx`` files of ``folder``, in natural order, with their ``stat`` (gone ones left out)."""
     found = []
     for path in sorted(folder.glob("*.onnx"), key=natural_key):
-        if path.stem in skip:
-            continue
         try:
             found.append((path, path.stat()))
         except FileNotFoundError:
@@ -120,39 +126,79 @@ def watch_command(args: argparse.Namespace, *, clock: Callable[[], float] = time
         raise VisionSpecError(f"{args.folder}: no such folder to watch; fix: create it or give the training output")
     if args.settle < 0 or args.interval <= 0:
         raise VisionSpecError(f"--settle must be >= 0 and --interval > 0, got {args.settle} and {args.interval}")
-    watch = _Watch(args, _earlier_outcomes(args.results, args.folder))
-    deadline = None if args.timeout is None else clock() + args.timeout
-    print(f"visionspec watch: watching {args.folder} ({len(watch.judged)} checkpoint(s) judged before)", flush=True)
-    while True:
-        pending = watch.look(clock())
-        if (args.once and not pending) or (deadline is not None and clock() >= deadline):
-            break
-        sleep(args.interval if deadline is None else max(0.0, min(args.interval, deadline - clock())))
-    if pending:
-        print(f"visionspec watch: not judged, still being written: {', '.join(p.name for p in pending)}", flush=True)
-    return watch.runner.finish(watch.outcomes, judged=watch.judged_now)
+    runner = SequenceRunner(args, prefix="visionspec watch")
+    with runner.held(args.results, clean_first=False):
+        watch = _Watch(args, runner, _earlier_outcomes(args.results, args.folder))
+        deadline = None if args.timeout is None else clock() + args.timeout
+        print(f"visionspec watch: watching {args.folder} ({len(watch.judged)} checkpoint(s) judged before)",
+              flush=True)
+        while True:
+            pending = watch.look(clock())
+            if (args.once and not pending) or (deadline is not None and clock() >= deadline):
+                break
+            sleep(args.interval if deadline is None else max(0.0, min(args.interval, deadline - clock())))
+        if pending:
+            print(f"visionspec watch: not judged, still being written: {', '.join(p.name for p in pending)}",
+                  flush=True)
+        return runner.finish(watch.outcomes, judged=len(watch.judged_now))
 
 
 class _Watch:
-    """The state of one watch: what was judged, and the files seen so far."""
+    """The state of one watch: what was judged (by content), and the files seen so far."""
 
-    def __init__(self, args: argparse.Namespace, earlier: list[CheckpointOutcome]) -> None:
+    def __init__(self, args: argparse.Namespace, runner: SequenceRunner, earlier: list[CheckpointOutcome]) -> None:
         self.args = args
+        self.runner = runner
         self.outcomes = earlier
-        self.judged = {outcome.checkpoint.name for outcome in earlier}
-        self.judged_now = 0
-        self.runner = SequenceRunner(args, prefix="visionspec watch")
+        self.judged: dict[str, str | None] = {
+            outcome.checkpoint.name: judged_sha256(args.results / outcome.checkpoint.name) for outcome in earlier
+        }
+        """Checkpoint name to the SHA-256 of the content judged (None: judged before hashes were recorded)."""
+        self.judged_now: set[str] = set()
         self.settled = SettledFiles(args.settle)
+        self._unchanged: dict[str, Signature] = {}
+        """Per judged name, the signature its file had when its content was last found to be the judged one."""
 
     def look(self, now: float) -> list[Path]:
-        """Judge every file that is whole now, in natural order; return the files still pending."""
-        for path in self.settled.look(_stats(self.args.folder, self.judged), now):
-            plan = plan_sequence([path], baseline=self.args.baseline, earlier=[o.checkpoint for o in self.outcomes])
-            self.runner.check(plan)
-            self.outcomes = judge_sequence(
-                plan, self.runner.judge, self.args.results, earlier=self.outcomes,
-                on_judged=lambda outcome, so_far: self.runner.after_each(outcome, so_far, last=True),
-            )
-            self.judged.add(path.stem)
-            self.judged_now += 1
-        return [path for path, _ in _stats(self.args.folder, self.judged)]
+        """Judge every file that is whole now and not judged with this content, in natural order; return the
+        files still pending."""
+        stats = dict(_stats(self.args.folder))
+        for path in self.settled.look(stats.items(), now):
+            signature = (stats[path].st_size, stats[path].st_mtime_ns)
+            sha256 = self._new_content(path, signature)
+            if sha256 is not None:
+                self._judge(path, sha256)
+                self._unchanged[path.stem] = signature
+        return [path for path, stat in _stats(self.args.folder)
+                if self._unchanged.get(path.stem) != (stat.st_size, stat.st_mtime_ns) and path.stem not in self._old()]
+
+    def _old(self) -> set[str]:
+        """Names judged before hashes were recorded: kept as judged (by name), as earlier watches did."""
+        return {name for name, digest in self.judged.items() if digest is None}
+
+    def _new_content(self, path: Path, signature: Signature) -> str | None:
+        """The file's SHA-256 when it has not been judged with this content, else None."""
+        name = path.stem
+        if name in self._old() or self._unchanged.get(name) == signature:
+            return None
+        try:
+            sha256 = file_sha256(path)
+        except OSError:
+            return None  # renamed or deleted since the look: the next look sees what is there
+        if self.judged.get(name) == sha256:
+            self._unchanged[name] = signature
+            return None
+        return sha256
+
+    def _judge(self, path: Path, sha256: str) -> None:
+        """Judge ``path`` (its content ``sha256``), replacing an earlier outcome of the same checkpoint."""
+        earlier = [outcome for outcome in self.outcomes if outcome.checkpoint.name != path.stem]
+        plan = plan_sequence([path], baseline=self.args.baseline, earlier=[o.checkpoint for o in earlier])
+        self.runner.check(plan)
+        self.outcomes = judge_sequence(
+            plan, lambda checkpoint, folder: self.runner.judge(checkpoint, folder, sha256=sha256),
+            self.args.results, earlier=earlier,
+            on_judged=lambda outcome, so_far: self.runner.after_each(outcome, so_far, last=True),
+        )
+        self.judged[path.stem] = sha256
+        self.judged_now.add(path.stem)

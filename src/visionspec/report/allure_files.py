@@ -27,6 +27,7 @@ from typing import Any
 import numpy as np
 
 import visionspec
+from visionspec.files import write_text_atomic
 
 ENVIRONMENT_FILE = "environment.properties"
 EXECUTOR_FILE = "executor.json"
@@ -238,7 +239,5 @@ def _utf16_units(char: str) -> list[int]:
 
 
 def _write(path: Path, text: str) -> Path:
-    """Write ``text`` as UTF-8, creating the folder."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(text, encoding="utf-8")
-    return path
+    """Write ``text`` as UTF-8, creating the folder; atomically, so a full disk leaves no half-written file."""
+    return write_text_atomic(path, text)
