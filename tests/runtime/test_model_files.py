@@ -100,8 +100,8 @@ def test_an_unknown_operator_is_a_model_error_without_cpp_noise(tmp_path: Path) 
 
 
 def mismatch(model: Path, subject: str, expected: str, declared: str) -> str:
-    return (f"{model} does not match its model card ({model.parent / 'model.yaml'}): {subject}\n"
-            f"  card expects:  {expected}\n  file declares: {declared}\nFix the card, or re-export the model.")
+    return (f"{model} does not match its model card ({model.parent / 'model.yaml'}): {subject}; fix: correct the "
+            f"card, or re-export the model\n  card expects:  {expected}\n  file declares: {declared}")
 
 
 def test_wrong_input_name(good_model: Path) -> None:
