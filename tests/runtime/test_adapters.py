@@ -76,8 +76,8 @@ def test_torchvision_wrong_output_rank(tmp_path: Path) -> None:
         OutputPlan("scores", ("N", 1), np.zeros((1, 1))),
     ])
     write_card(tmp_path, detector_card(output={"adapter": "torchvision"}))
-    with pytest.raises(ModelError, match=r"scores tensor 'scores'\n  card expects:  float32 or float64 or float16 "
-                                         r"\[N\]\n  file declares: float32 \[\w+, 1\]"):
+    with pytest.raises(ModelError, match=r"scores tensor 'scores'; fix: .*\n  card expects:  float32 or float64 "
+                                         r"or float16 \[N\]\n  file declares: float32 \[\w+, 1\]"):
         open_model(build_model(plan, tmp_path / "model.onnx"), device=Device.CPU, threads=1)
 
 
@@ -106,8 +106,9 @@ def test_yolo_max_detections_and_class_count_check(tmp_path: Path) -> None:
     session = session_for(tmp_path, plan, detector_card(output={"adapter": "yolo", "max_detections": 2}))
     assert len(detect(session, picture_dataset(tmp_path / "p", [(48, 32)], [0]), settings=SERIAL)) == 2
     write_card(tmp_path, detector_card(classes=["a", "b", "c"], output={"adapter": "yolo"}))
-    with pytest.raises(ModelError, match=r"output tensor 'output0', axis 1\n  card expects:  float32 or float64 or "
-                                         r"float16 \[B, 7, N\]\n  file declares: float32 \[batch, 6, 5\]"):
+    with pytest.raises(ModelError, match=r"output tensor 'output0', axis 1; fix: .*\n  card expects:  "
+                                         r"float32 or float64 or float16 \[B, 7, N\]\n"
+                                         r"  file declares: float32 \[batch, 6, 5\]"):
         open_model(tmp_path / "model.onnx", device=Device.CPU, threads=1)
 
 

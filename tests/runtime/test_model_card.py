@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 from runtime_models import bsl_plan, build_model, detector_card, write_card
 
 from visionspec.errors import ModelCardError
@@ -212,10 +213,30 @@ def test_open_model_reads_the_card_from_metadata_when_there_is_no_card_file(tmp_
     session = open_model(model, device=Device.CPU, threads=1)
     assert session.card.name == "embedded"
     assert session.card.sources == (f"metadata 'visionspec.card' of {model}",)
+    assert session.card_source.to_dict() == {"path": None, "origin": "metadata", "explicit": False}
     write_card(tmp_path, {"name": "on-disk", "input": {"pad_value": 0}})
     session = open_model(model, device=Device.CPU, threads=1)
     assert (session.card.name, session.card.input.pad_value) == ("on-disk", 0)
     assert session.card.sources == (f"metadata 'visionspec.card' of {model}", str(tmp_path / "model.yaml"))
+    assert session.card_source.origin == "file + metadata"
+    assert str(session.card_source) == f"{tmp_path / 'model.yaml'} (found, over the ONNX metadata 'visionspec.card')"
+    assert session.describe()["card_source"]["path"] == str(tmp_path / "model.yaml")
+
+
+def test_a_card_named_after_the_file_comes_first_and_an_explicit_card_wins(tmp_path: Path) -> None:
+    folder = tmp_path / "models" / "det" / "checkpoints"
+    folder.mkdir(parents=True)
+    model = build_model(bsl_plan([[0, 0, 4, 4]], [0.5], [0]), folder / "epoch-01.onnx")
+    write_card(tmp_path / "models" / "det", detector_card(name="folder-card"))
+    assert open_model(model, device=Device.CPU, threads=1).card.name == "folder-card"
+    (folder / "epoch-01.yaml").write_text(yaml.safe_dump(detector_card(name="file-card")), encoding="utf-8")
+    session = open_model(model, device=Device.CPU, threads=1)
+    assert (session.card.name, session.card_source.path, session.card_source.origin) == (
+        "file-card", folder / "epoch-01.yaml", "file")
+    explicit = write_card(tmp_path / "elsewhere", detector_card(name="explicit"))
+    session = open_model(model, card_path=explicit, device=Device.CPU, threads=1)
+    assert (session.card.name, session.card_source.explicit) == ("explicit", True)
+    assert str(session.card_source) == f"{explicit} (given)"
 
 
 def test_a_model_without_any_card_is_refused(tmp_path: Path) -> None:

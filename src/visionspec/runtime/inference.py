@@ -37,6 +37,7 @@ from visionspec.runtime.batching import BatchSettings, Prepared, run_batches
 from visionspec.runtime.boxes import xyxy_to_xywh
 from visionspec.runtime.cache import PredictionCache, cache_key
 from visionspec.runtime.card import ModelCard
+from visionspec.runtime.plausibility import BoxPlausibility
 from visionspec.runtime.preprocess import ImageTransform, Preprocessor
 from visionspec.runtime.progress import ProgressCallback
 from visionspec.runtime.session import ModelSession
@@ -295,6 +296,7 @@ class _Collector:
         self._session = session
         self._floor = floor
         self._parts: list[_Part] = []
+        self._plausibility = BoxPlausibility(session.card)  # a card the boxes contradict is broken
 
     def add(self, image_id: int, transform: ImageTransform, output: BoxOutput, image: str) -> None:
         """One image's decoded output."""
@@ -308,6 +310,8 @@ class _Collector:
                 "(or output.label_offset)"
             )
         keep = (indices >= 0) & (output.scores >= self._floor)
+        picture = transform.to_input(np.array([[0.0, 0.0, transform.width, transform.height]]))[0]
+        self._plausibility.add(output.boxes[keep & (output.scores > 0)], picture, image)
         count = int(keep.sum())
         if count == 0:
             return
@@ -317,6 +321,8 @@ class _Collector:
 
     def result(self) -> ModelDetections:
         """Everything collected, as one table."""
+        self._plausibility.finish()
+
         def column(index: int, empty_shape: tuple[int, ...], dtype: type) -> NDArray[Any]:
             if not self._parts:
                 return np.zeros(empty_shape, dtype=dtype)
