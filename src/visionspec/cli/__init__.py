@@ -34,6 +34,8 @@ COMMANDS: dict[str, str] = {
     "steps": "the step catalogue: every phrase, with an example",
     "checkpoints": "the goals on each checkpoint in order: trend, flip lists",
     "watch": "judge each new checkpoint that appears in a folder",
+    "cards": "the model-card reference: every key, type, default and accepted values, per adapter",
+    "card": "propose a card for an ONNX file (init), or check a card against its file (check)",
 }
 
 Handler = Callable[[argparse.Namespace], int]

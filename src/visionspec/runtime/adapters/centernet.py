@@ -1,13 +1,4 @@
-"""CenterNet-style heads decoded here: a class heatmap, a size head and an optional offset head.
-
-A peak of the heatmap at cell (row, column) of class c is a box of class c centred at
-``((column + offset_x + centre_shift) * stride, (row + offset_y + centre_shift) * stride)`` in model-input
-pixels, whose size is read at the same cell of the size head: ``exp(v) * stride`` (``log``), ``v``
-(``pixels``) or ``v * stride`` (``stride_units``). Peaks are cells that are the maximum of their 3x3
-neighbourhood (``maxpool``, as CenterNet), the best ``max_detections`` of them kept; or every cell above
-``candidate_threshold`` then greedy NMS at ``iou_threshold`` (``nms``, as CenterFace). Outputs the card does
-not name (CenterFace's landmarks) are never fetched.
-"""
+"""CenterNet-style heads decoded here: a class heatmap, a size head and an optional offset head."""
 
 from __future__ import annotations
 
@@ -91,7 +82,16 @@ class CenterNetKeys(Settings):
     max_detections: int = field(default=100, metadata=key("boxes kept an image", check=POSITIVE))
 
 class CenterNet(DetectionAdapter[CenterNetKeys]):
-    """Raw CenterNet / CenterFace heads; see the module docstring."""
+    """Raw CenterNet / CenterFace heads, decoded here.
+
+    A peak of the heatmap at cell (row, column) of class c is a box of class c centred at
+    ``((column + offset_x + centre_shift) * stride, (row + offset_y + centre_shift) * stride)`` in model-input
+    pixels, whose size is read at the same cell of the size head: ``exp(v) * stride`` (``log``), ``v``
+    (``pixels``) or ``v * stride`` (``stride_units``). Peaks are cells that are the maximum of their 3x3
+    neighbourhood (``maxpool``, as CenterNet), the best ``max_detections`` of them kept; or every cell above
+    ``candidate_threshold`` then greedy NMS at ``iou_threshold`` (``nms``, as CenterFace). Outputs the card does
+    not name (CenterFace's landmarks) are never fetched.
+    """
 
     kind = "centernet"
     settings = CenterNetKeys

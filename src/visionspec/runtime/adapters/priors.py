@@ -1,14 +1,4 @@
-"""SSD- and RetinaFace-style exports: box deltas against priors (anchors) that the card describes.
-
-The priors are generated from the card, level by level (one level a stride), row by row, column by column,
-then for each size of the level and each aspect ratio: centre ``((column + centre_shift) * stride,
-(row + centre_shift) * stride)``, width ``size * sqrt(ratio)``, height ``size / sqrt(ratio)``, with
-``ceil(H / stride)`` rows and ``ceil(W / stride)`` columns, in model-input pixels. A delta
-``(dx, dy, dw, dh)`` against a prior ``(cx, cy, w, h)`` is the box centred at ``(cx + dx * v0 * w,
-cy + dy * v0 * h)`` of size ``(w * exp(dw * v1), h * exp(dh * v1))`` (``variances: [v0, v1]``). Every
-(prior, class) pair scoring at least ``candidate_threshold`` is a candidate; greedy NMS per class keeps the
-best ``max_detections``.
-"""
+"""SSD- and RetinaFace-style exports: box deltas against priors (anchors) that the card describes."""
 
 from __future__ import annotations
 
@@ -72,7 +62,17 @@ class PriorKeys(Settings):
     max_detections: int = field(default=200, metadata=key("boxes kept an image after NMS", check=POSITIVE))
 
 class Priors(DetectionAdapter[PriorKeys]):
-    """Box deltas against generated priors; see the module docstring."""
+    """Box deltas against priors generated from the card (SSD, RetinaFace).
+
+    The priors are generated from the card, level by level (one level a stride), row by row, column by column,
+    then for each size of the level and each aspect ratio: centre ``((column + centre_shift) * stride,
+    (row + centre_shift) * stride)``, width ``size * sqrt(ratio)``, height ``size / sqrt(ratio)``, with
+    ``ceil(H / stride)`` rows and ``ceil(W / stride)`` columns, in model-input pixels. A delta
+    ``(dx, dy, dw, dh)`` against a prior ``(cx, cy, w, h)`` is the box centred at ``(cx + dx * v0 * w,
+    cy + dy * v0 * h)`` of size ``(w * exp(dw * v1), h * exp(dh * v1))`` (``variances: [v0, v1]``). Every
+    (prior, class) pair scoring at least ``candidate_threshold`` is a candidate; greedy NMS per class keeps the
+    best ``max_detections``.
+    """
 
     kind = "priors"
     settings = PriorKeys
@@ -140,7 +140,7 @@ class Priors(DetectionAdapter[PriorKeys]):
 
 
 def prior_boxes(options: PriorKeys, height: int, width: int) -> NDArray[np.float64]:
-    """(N, 4) priors ``cx, cy, w, h`` in model-input pixels, in the order the module docstring gives."""
+    """(N, 4) priors ``cx, cy, w, h`` in model-input pixels, in the order ``Priors`` documents."""
     levels = []
     for stride, sizes in zip(options.strides, options.sizes, strict=False):
         rows, columns = math.ceil(height / stride), math.ceil(width / stride)
