@@ -136,3 +136,17 @@ def _first_category(status: str, message: str) -> str | None:
         if regex is None or re.fullmatch(regex, message):
             return str(candidate["name"])
     return None
+
+
+def test_environment_names_the_card_each_model_was_judged_with() -> None:
+    card = "models/balloon-detector/model.yaml (found, over the ONNX metadata 'visionspec.card')"
+    environment = RunEnvironment(
+        models=(ModelFile("detector", Path("models/balloon-detector/checkpoints/epoch-10.onnx"), "a" * 64, card),
+                ModelFile("colour model", Path("models/balloon-colour/checkpoints/epoch-03.onnx"), "b" * 64)),
+        datasets={}, provider="CPUExecutionProvider")
+
+    entries = environment_entries(environment)
+
+    assert entries["Detector card"] == card
+    assert "Colour model card" not in entries
+    assert list(entries).index("Detector card") == list(entries).index("Colour model SHA-256") + 1

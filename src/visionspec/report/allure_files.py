@@ -85,11 +85,14 @@ class ModelFile:
         role: what it is in the run, e.g. ``detector`` or ``colour model``.
         path: the ONNX file as given on the command line.
         sha256: its SHA-256 hex digest.
+        card: the card it was judged with and its origin (file, ONNX metadata, or both), as
+            ``ModelSession.card_source`` words it; empty when unknown.
     """
 
     role: str
     path: Path
     sha256: str
+    card: str = ""
 
 
 @dataclass(frozen=True)
@@ -133,6 +136,7 @@ def environment_entries(environment: RunEnvironment) -> dict[str, str]:
     entries["Execution provider"] = environment.provider
     entries["Device"] = environment.device
     entries.update({f"{role} SHA-256": model.sha256 for role, model in roles})
+    entries.update({f"{role} card": model.card for role, model in roles if model.card})
     entries.update({f"Data set {dataset_id} digest": digest for dataset_id, digest in environment.datasets.items()})
     entries.update(software_versions())
     entries.update(environment.extra)
