@@ -3,7 +3,8 @@
 - Safe: PyYAML's ``SafeLoader`` (plain data only; ``!!python/object`` and other tags are refused).
 - No anchors or aliases (``&name`` / ``*name``, merge keys ``<<: *name``): nested aliases let a 1 KB file
   expand to gigabytes ("billion laughs"), and a card or a data set definition never needs them.
-- Bounded: a file over ``MAX_BYTES`` or nested deeper than Python can follow is refused.
+- Bounded: a file over ``MAX_BYTES``, or nested deeper than ``MAX_DEPTH`` brackets (PyYAML's scanner slows
+  down with the square of the depth) or than Python can follow, is refused.
 - UTF-8: a file that is not UTF-8 text is refused, naming the file and the first bad byte.
 
 Every problem is raised as the caller's error class (``ModelCardError``, ``DatasetError``) with the source
@@ -31,6 +32,11 @@ from visionspec.errors import VisionSpecError
 
 MAX_BYTES = 4 * 1024 * 1024
 """The largest YAML file read (4 MiB): a card or data set definition is a few kilobytes."""
+MAX_DEPTH = 64
+"""The deepest nesting of ``[`` and ``{`` accepted: a card needs three."""
+
+_ALIASES = "anchors and aliases"
+_DEPTH = "nesting depth"
 
 
 class _NoAliasLoader(yaml.SafeLoader):
@@ -39,8 +45,13 @@ class _NoAliasLoader(yaml.SafeLoader):
     def compose_node(self, parent: Any, index: Any) -> Any:
         event = self.peek_event()  # type: ignore[no-untyped-call]
         if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None) is not None:
-            raise ComposerError(None, None, "anchors and aliases", event.start_mark)
+            raise ComposerError(None, None, _ALIASES, event.start_mark)
         return super().compose_node(parent, index)
+
+    def fetch_flow_collection_start(self, TokenClass: Any) -> None:  # noqa: N803 - PyYAML's name
+        if self.flow_level >= MAX_DEPTH:
+            raise ComposerError(None, None, _DEPTH, self.get_mark())
+        super().fetch_flow_collection_start(TokenClass)
 
 
 def load_yaml_text(text: str, source: str, error: type[VisionSpecError]) -> object:
@@ -51,10 +62,12 @@ def load_yaml_text(text: str, source: str, error: type[VisionSpecError]) -> obje
     try:
         return yaml.load(text, Loader=_NoAliasLoader)  # a SafeLoader subclass
     except ComposerError as err:
-        if err.problem == "anchors and aliases":
-            line = f"line {err.problem_mark.line + 1}: " if err.problem_mark is not None else ""
+        line = f"line {err.problem_mark.line + 1}: " if err.problem_mark is not None else ""
+        if err.problem == _ALIASES:
             raise error(f"{source}: {line}YAML anchors and aliases (& and *) are not accepted; fix: write the "
                         "value out in full") from None
+        if err.problem == _DEPTH:
+            raise error(f"{source}: {line}YAML nested deeper than {MAX_DEPTH} levels; fix: check the file") from None
         raise error(f"{source}: not valid YAML ({err}); fix: correct the syntax") from err
     except yaml.YAMLError as err:
         raise error(f"{source}: not valid YAML ({err}); fix: correct the syntax") from err

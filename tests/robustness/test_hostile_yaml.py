@@ -27,7 +27,7 @@ def refused(error: type[VisionSpecError], read: object, *args: object) -> str:
     started = time.perf_counter()
     with pytest.raises(error) as caught:
         read(*args)  # type: ignore[operator]
-    assert time.perf_counter() - started < 2.0
+    assert time.perf_counter() - started < 5.0  # an alias bomb took minutes
     message = str(caught.value)
     assert len(message) < MESSAGE_LIMIT, message[:300]
     return message
@@ -72,9 +72,13 @@ def test_a_file_that_is_not_utf8_is_refused_naming_the_file_and_the_line(tmp_pat
     assert message == f"{path}: not UTF-8 text (byte 0xe9 on line 2); fix: save the file as UTF-8"
 
 
-def test_deep_nesting_is_refused_not_a_recursion_traceback(tmp_path: Path) -> None:
+def test_deep_nesting_is_refused_quickly_not_a_recursion_traceback(tmp_path: Path) -> None:
     card = tmp_path / "model.yaml"
-    card.write_text("classes: " + "[" * 50_000 + "]" * 50_000 + "\n", encoding="utf-8")
+    card.write_text("classes: " + "[" * 3_000_000 + "\n", encoding="utf-8")  # the scanner's cost grows as depth²
+    message = refused(ModelCardError, read_card_file, card)
+    assert message == f"{card}: line 1: YAML nested deeper than 64 levels; fix: check the file"
+    nested = "".join(f"{'  ' * level}k:\n" for level in range(600)) + f"{'  ' * 600}k: 1\n"  # block style
+    card.write_text(nested, encoding="utf-8")
     message = refused(ModelCardError, read_card_file, card)
     assert message == f"{card}: YAML nested too deeply to read; fix: check the file"
 
