@@ -41,7 +41,7 @@ def test_documented_input_defaults_are_the_defaults() -> None:
     documented = {entry.name: entry.default for entry in INPUT_KEYS}
     for name in ("layout", "dtype", "channel_order", "resize", "pad_value"):
         assert documented[name] == str(stretch[name])
-    assert documented["placeholder_dims"] == str(stretch["placeholder_dims"]).lower()
+    assert documented["placeholder_dims"] == "false" and "placeholder_dims" not in stretch
     assert documented["multiple"] == str(native["multiple"])
     assert stretch["scale"] == 1 / 255 and documented["scale"] == "1/255"
 

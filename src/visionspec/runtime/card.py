@@ -208,7 +208,8 @@ class InputSpec:
     placeholder_dims: bool = False
 
     def to_dict(self) -> dict[str, Any]:
-        """Plain values, for JSON, cache keys and reports (a card of these values reads back the same)."""
+        """Plain values, for JSON, cache keys and reports (a card of these values reads back the same; keys
+        that only apply to native inputs or placeholder dims appear only when used)."""
         size: dict[str, Any] = (
             {"multiple": self.multiple} if self.resize is ResizeMode.NATIVE else {"size": [self.height, self.width]}
         )
@@ -223,7 +224,7 @@ class InputSpec:
             "channel_order": self.channel_order.value,
             "resize": self.resize.value,
             "pad_value": self.pad_value,
-            "placeholder_dims": self.placeholder_dims,
+            **({"placeholder_dims": True} if self.placeholder_dims else {}),
         }
 
 
