@@ -1,11 +1,3 @@
-"""Root conftest: registers the visionspec plugin, the fixture modules and the step library."""
+"""Root conftest: the visionspec plugin (also registered by its pytest11 entry point when installed)."""
 
-pytest_plugins = [
-    "visionspec.pytest_plugin",
-    "fixtures.run",
-    "steps.datasets",
-    "steps.models",
-    "steps.actions",
-    "steps.goals",
-    "steps.baseline",
-]
+pytest_plugins = ["visionspec.pytest_plugin"]

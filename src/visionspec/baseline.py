@@ -36,6 +36,7 @@ from visionspec.detections import Detections
 from visionspec.errors import GoalPhraseError
 from visionspec.evaluation import DetectionResult
 from visionspec.goals import Comparison, Goal, Measurement, Quantity, Verdict
+from visionspec.goals.verdict import DEFAULT_LEVEL, Status, Unit
 from visionspec.metrics.intervals import Z95, wilson_interval
 from visionspec.metrics.iou import box_iou
 from visionspec.metrics.results import Interval
@@ -323,7 +324,7 @@ class BaselineComparison:
             return dataset.image_path(rows[image_id])
 
         ground_truth = self.candidate.matches.ground_truth
-        kept = self.candidate.detections.scores >= self.candidate.thresholds.score
+        kept = self.candidate.kept
         judged = self.candidate.detections.take(kept)
         return (
             miss_tiles(ground_truth, self.newly_missed, judged, image_path, attribute=attribute,
@@ -385,22 +386,24 @@ def recall_drop_verdict(
 
     Example:
         >>> change = paired_difference(both=8, only_candidate=1, only_baseline=2, neither=1)
-        >>> print(recall_drop_verdict(change, "balloons", 0.05).sentence)  # doctest: +NORMALIZE_WHITESPACE
+        >>> print(recall_drop_verdict(change, "balloons", 0.05).message)  # doctest: +NORMALIZE_WHITESPACE
         balloons: recall 75.0% (9 of 12) against 83.3% (10 of 12) on the baseline, -8.3 points
         (95% CI -39.0 to +24.1 points); 1 newly found, 2 newly missed; goal: a drop of at most 5 points;
         short by 3.3 points
     """
     bound = -max_drop
-    goal = Goal(Comparison.AT_LEAST, Quantity(bound, is_rate=True, sample=None, text=f"{100 * bound:g}%"), confident)
+    goal = Goal(Comparison.AT_LEAST, Quantity(bound, is_rate=True, sample=None, text=f"{100 * bound:g}%"),
+                DEFAULT_LEVEL if confident else None)
     measurement = Measurement(
-        f"recall change of {noun}", noun, change.difference, None, change.total, change.interval
+        f"recall change of {noun}", f"recall change of {noun}", noun, change.difference, None, change.total,
+        change.interval,
+        Unit.POINTS,
     )
     wanted = f"a drop of at most {_point_count(max_drop)}" + (
         " with 95% confidence" if confident else ""
     )
     if change.difference is None or change.interval is None:
-        sentence = f"{noun}: none to compare; goal: {wanted}; cannot be judged on an empty sample"
-        return Verdict(goal, measurement, False, None, sentence)
+        raise GoalPhraseError(f"{noun}: none to compare; goal: {wanted}; cannot be judged on an empty sample")
     compared = change.interval.low if confident else change.difference
     margin = compared - bound
     met = margin >= 0
@@ -413,7 +416,7 @@ def recall_drop_verdict(
         + (f"met with {_points(margin, signed=False)} points to spare" if met else
            f"short by {_points(-margin, signed=False)} points")
     )
-    return Verdict(goal, measurement, met, margin, sentence)
+    return Verdict(goal, measurement, Status.MET if met else Status.MISSED, margin, sentence)
 
 
 def improvement_verdict(
@@ -423,19 +426,20 @@ def improvement_verdict(
 
     Example:
         >>> flips = FlipCounts(newly_missed=3, newly_found=9, new_false_alarms=1, false_alarms_gone=4)
-        >>> print(improvement_verdict("box mAP@.50", 0.91, 0.88, 500, "images", flips).sentence)
+        >>> print(improvement_verdict("box mAP@.50", 0.91, 0.88, 500, "images", flips).message)
         ... # doctest: +NORMALIZE_WHITESPACE
         box mAP@.50 0.910 against 0.880 on the baseline (+0.030) on 500 images; 3 newly missed, 9 newly found,
         1 new false alarm, 4 false alarms gone; goal: improve on the baseline; met with 0.030 to spare
     """
     goal = Goal(Comparison.MORE_THAN, Quantity(0.0, is_rate=True, sample=None, text="0"))
     difference = None if candidate is None or baseline is None else candidate - baseline
-    measurement = Measurement(f"{label} change against the baseline", noun, difference, None, sample, None)
+    measurement = Measurement(f"{label} change against the baseline", f"{label} change against the baseline", noun,
+                              difference, None,
+                              sample, None, Unit.SCORE)
     if candidate is None or baseline is None or difference is None:
         shown = ", ".join(f"{name} {'undefined' if value is None else f'{value:.3f}'}"
                           for name, value in (("candidate", candidate), ("baseline", baseline)))
-        sentence = f"{label}: {shown} on {sample:,} {noun}; goal: improve on the baseline; cannot be judged"
-        return Verdict(goal, measurement, False, None, sentence)
+        raise GoalPhraseError(f"{label}: {shown} on {sample:,} {noun}; goal: improve on the baseline; cannot be judged")
     met = difference > 0
     outcome = (f"met with {difference:.3f} to spare" if met else
                "short: unchanged" if difference == 0 else f"short by {-difference:.3f}")
@@ -443,7 +447,7 @@ def improvement_verdict(
         f"{label} {candidate:.3f} against {baseline:.3f} on the baseline ({difference:+.3f}) on {sample:,} {noun}; "
         f"{flips}; goal: improve on the baseline; {outcome}"
     )
-    return Verdict(goal, measurement, met, difference, sentence)
+    return Verdict(goal, measurement, Status.MET if met else Status.MISSED, difference, sentence)
 
 
 def per_value_verdicts(

@@ -33,6 +33,8 @@ from pathlib import Path
 from typing import Any, Literal
 
 from visionspec.errors import ModelError, VisionSpecError
+from visionspec.goals.verdict import Unit as VerdictUnit
+from visionspec.goals.verdict import Verdict
 
 REFERENCE_DETECTOR = "balloon-detector"
 REFERENCE_COLOUR_MODEL = "balloon-colour"
@@ -73,6 +75,35 @@ def newest_checkpoint(models_dir: Path, name: str) -> Path:
             f"fix: train one (visionspec train) or pass the ONNX file explicitly"
         )
     return found[-1]
+
+
+def candidate_checkpoint(models_dir: Path, task: str, preferred: str) -> Path:
+    """The newest checkpoint of the project's one model of ``task`` (``detection`` | ``classification``).
+
+    With several models of that task, the one named ``preferred`` (the config's choice) is taken.
+
+    Raises:
+        ModelError: no model of that task, or several and none named ``preferred``.
+    """
+    from visionspec.runtime.card import read_card_file
+
+    names = sorted(
+        card.parent.name for card in models_dir.glob("*/model.yaml")
+        if read_card_file(card).get("task") == task and checkpoints_of(models_dir, card.parent.name)
+    )
+    if preferred in names or (preferred and not names and (models_dir / preferred).is_dir()):
+        return newest_checkpoint(models_dir, preferred)
+    if len(names) == 1:
+        return newest_checkpoint(models_dir, names[0])
+    what = "detector" if task == "detection" else "classifier"
+    if not names:
+        raise ModelError(
+            f"no {what} with checkpoints in {models_dir}/ (a folder <name>/ with model.yaml, task: {task}, and "
+            f"checkpoints/*.onnx); fix: add one, or pass the ONNX file with "
+            f"--{'detector' if task == 'detection' else 'colour-model'}"
+        )
+    raise ModelError(f"several {what}s in {models_dir}/ ({', '.join(names)}); fix: name the candidate in the config "
+                     "or on the command line")
 
 
 def previous_checkpoint(checkpoint: Path) -> Path | None:
@@ -388,37 +419,32 @@ class GoalRow:
 _GoalKey = tuple[str, str, str, int]
 
 
-def _unit(verdict: Mapping[str, Any]) -> Unit:
-    """Counts read as counts, proportions and paired differences as rates, anything else (mAP) as a figure."""
-    if not verdict.get("is_rate") and verdict.get("count") is not None:
+def _unit(verdict: Verdict) -> Unit:
+    """Counts read as counts, rates and changes of rates as rates, anything else (mAP, an error) as a figure."""
+    margin_unit = verdict.margin_unit
+    if margin_unit is VerdictUnit.COUNT:
         return "count"
-    if verdict.get("is_rate") and (verdict.get("count") is not None or verdict.get("interval") is not None):
-        return "rate"
-    return "figure"
+    return "rate" if margin_unit in (VerdictUnit.RATE, VerdictUnit.POINTS) else "figure"
 
 
-def _figure(verdict: Mapping[str, Any]) -> str:
-    """The measured figure's name: the verdict label before its colon, else the counted noun."""
-    label = str(verdict.get("label") or "").partition(":")[0].strip()
-    return label or str(verdict.get("noun") or "")
-
-
-def _keyed(scenario: Mapping[str, Any]) -> dict[_GoalKey, Mapping[str, Any]]:
+def _keyed(scenario: Mapping[str, Any]) -> dict[_GoalKey, Verdict]:
     """A scenario's verdicts by (scenario, figure, goal, repeat): the same goal stated twice stays two rows."""
-    keyed: dict[_GoalKey, Mapping[str, Any]] = {}
-    for verdict in scenario.get("verdicts") or []:
-        base = (str(scenario.get("name")), _figure(verdict), str(verdict.get("goal")))
+    keyed: dict[_GoalKey, Verdict] = {}
+    for data in scenario.get("verdicts") or []:
+        verdict = Verdict.from_dict(data)
+        base = (str(scenario.get("name")), verdict.measurement.figure, str(verdict.goal))
         repeat = sum(1 for key in keyed if key[:3] == base)
         keyed[(*base, repeat)] = verdict
     return keyed
 
 
-def _cell(verdict: Mapping[str, Any] | None, scenario_status: str | None) -> GoalCell:
-    """A goal's cell: its verdict when judged, else why not (broken, skipped, or stopped by an earlier miss)."""
+def _cell(verdict: Verdict | None, scenario_status: str | None) -> GoalCell:
+    """A goal's cell: its verdict when judged, else why not (broken, skipped, or stopped by a precondition)."""
     if verdict is not None:
-        value = verdict.get("count") if _unit(verdict) == "count" else verdict.get("measured")
-        return GoalCell("met" if verdict.get("met") else "missed", None if value is None else float(value),
-                        str(verdict.get("sentence", "")))
+        measured = verdict.measurement
+        value = measured.count if _unit(verdict) == "count" else measured.value
+        status: CellStatus = "met" if verdict.met else "missed"
+        return GoalCell(status, None if value is None else float(value), verdict.message)
     if scenario_status == "broken":
         return GoalCell("broken")
     return GoalCell("skipped" if scenario_status == "skipped" else "not judged")
@@ -427,9 +453,9 @@ def _cell(verdict: Mapping[str, Any] | None, scenario_status: str | None) -> Goa
 def goal_rows(outcomes: Sequence[CheckpointOutcome]) -> list[GoalRow]:
     """Every goal judged on any checkpoint, in first-seen order, with one cell per checkpoint."""
     per_checkpoint = []
-    first_seen: dict[_GoalKey, Mapping[str, Any]] = {}
+    first_seen: dict[_GoalKey, Verdict] = {}
     for outcome in outcomes:
-        verdicts: dict[_GoalKey, Mapping[str, Any]] = {}
+        verdicts: dict[_GoalKey, Verdict] = {}
         statuses: dict[str, str] = {}
         for scenario in outcome.scenarios:
             statuses[str(scenario.get("name"))] = str(scenario.get("status"))
@@ -439,7 +465,7 @@ def goal_rows(outcomes: Sequence[CheckpointOutcome]) -> list[GoalRow]:
         per_checkpoint.append((verdicts, statuses))
     rows = []
     for key, verdict in first_seen.items():
-        bar = verdict.get("bar")
+        bar = verdict.goal.quantity.value
         cells = tuple(_cell(verdicts.get(key), statuses.get(key[0])) for verdicts, statuses in per_checkpoint)
         rows.append(GoalRow(key[0], key[1], key[2], None if bar is None else float(bar), _unit(verdict), cells))
     return rows

@@ -17,10 +17,12 @@ from numpy.typing import NDArray
 
 from visionspec.errors import GoalPhraseError
 from visionspec.evaluation import DetectionResult
-from visionspec.goals.verdict import Measurement
+from visionspec.goals.verdict import Measurement, Unit
 from visionspec.metrics import ClassificationMetrics, ClassScores, classification_metrics
 from visionspec.runtime.crops import Classifications
+from visionspec.runtime.session import ModelSession
 from visionspec.scope import Scope
+from visionspec.workbench import Workbench
 
 DETECTOR_MISSED = "the detector missed it"
 FOUND = "found"
@@ -58,16 +60,19 @@ class ChainResult:
         return f"ChainResult({self.detection!r}, {self.attribute})"
 
     @classmethod
-    def of(
-        cls, detection: DetectionResult, colours: Classifications, kept: NDArray[np.intp], attribute: str
-    ) -> ChainResult:
-        """Spread the classifications of the ``kept`` detection rows over every detection."""
+    def of(cls, detection: DetectionResult, colours: Classifications, attribute: str) -> ChainResult:
+        """Spread the classifications of the detections at the score threshold (``detection.kept``) over all."""
+        kept = np.flatnonzero(detection.kept)
         labels = np.full(len(detection.detections), "", dtype=object)
         labels[kept] = np.asarray(colours.labels, dtype=object)
         confidences = np.zeros(len(detection.detections))
         if len(kept):
             confidences[kept] = colours.probabilities.max(axis=1)
         return cls(detection, labels.astype(np.str_), confidences, attribute)
+
+    def on_scope(self, scope: Scope) -> ChainResult:
+        """The same chain judged on another scope of the same images (a goal naming its objects)."""
+        return ChainResult(self.detection.on_scope(scope), self.labels, self.confidences, self.attribute)
 
     @cached_property
     def _true_values(self) -> NDArray[np.str_]:
@@ -105,12 +110,18 @@ class ChainResult:
         """Objects of the scope found by the detector and named correctly by the colour model."""
         counted = self.detection.counted_objects
         return Measurement.proportion(
-            "found", int(self.found_objects().sum()), int(counted.sum()), self.detection.scope.noun
+            "found and named", int(self.found_objects().sum()), int(counted.sum()), self.detection.scope.noun,
+            label=f"found and called {self.named_value()}:",
         )
 
+    def named_value(self) -> str:
+        """The value of the chain's attribute that the scope names (``red``), or the attribute itself."""
+        values = [value for attribute, value in self.detection.scope.hidden if attribute == self.attribute]
+        return values[-1] if values else f"the right {self.attribute}"
+
     def reported(self, value: str) -> NDArray[np.bool_]:
-        """(D,) detections the colour model calls ``value``."""
-        called: NDArray[np.bool_] = self.labels == value
+        """(D,) detections the colour model calls ``value``, of those that count on the scope."""
+        called: NDArray[np.bool_] = (self.labels == value) & self.detection.counted_detections
         return called
 
     def wrongly_reported(self, value: str) -> NDArray[np.bool_]:
@@ -122,9 +133,30 @@ class ChainResult:
         return self.reported(value) & ~right
 
     def wrong_reports(self, value: str, noun: str) -> Measurement:
-        """Reported ``value`` objects that are not ``value`` objects, of all reported ones."""
+        """Reported ``value`` objects that are not ``value`` objects, of all reported ones on the scope."""
+        self.detection.scope.refuse_detection_figure(f"the reported {noun}")
         wrong, reported = int(self.wrongly_reported(value).sum()), int(self.reported(value).sum())
-        return Measurement.proportion("", wrong, reported, f"reported {noun} are not {noun}")
+        return Measurement.proportion("wrong reports", wrong, reported, f"reported {noun} are not {noun}", label="",
+                                      sample_of_outputs=True)
+
+
+def run_chain(detection: DetectionResult, colour_model: ModelSession, workbench: Workbench) -> ChainResult:
+    """The colour model on every detection the detector reports (at the score threshold): the chain."""
+    scope = detection.scope
+    attribute = attribute_of_classes(dict(scope.dataset.spec.attributes), colour_model.card.classes,
+                                     str(colour_model.path))
+    reported = detection.detections.take(detection.kept)
+    colours = workbench.classify(colour_model, scope.source, reported.image_ids, reported.boxes)
+    return ChainResult.of(detection, colours, attribute)
+
+
+def run_annotated(scope: Scope, colour_model: ModelSession, workbench: Workbench) -> AnnotatedResult:
+    """The colour model alone on the annotated objects of the scope."""
+    attribute = attribute_of_classes(dict(scope.dataset.spec.attributes), colour_model.card.classes,
+                                     str(colour_model.path))
+    annotations = scope.dataset.annotations.take(scope.objects)
+    colours = workbench.classify(colour_model, scope.source, annotations.image_ids, annotations.boxes)
+    return AnnotatedResult(scope, attribute, colour_model.card.classes, annotations.attributes[attribute], colours)
 
 
 @dataclass(frozen=True, eq=False)
@@ -162,23 +194,30 @@ class AnnotatedResult:
     def accuracy(self) -> Measurement:
         """Objects whose colour the model named correctly, of all classified objects."""
         accuracy = self.metrics.accuracy
-        return Measurement.proportion("named", accuracy.successes, accuracy.trials, f"{self.scope.noun} correctly")
+        return Measurement.proportion("accuracy", accuracy.successes, accuracy.trials, f"{self.scope.noun} correctly",
+                                      label="named", unit=Unit.RATE)
 
     def recall_for(self, value: str) -> Measurement:
         """Objects of ``value`` that the model called ``value``."""
+        value = self.class_named(value)
         recall = self._scores(value).recall
         return Measurement.proportion(
-            f"{value} recall: called", recall.successes, recall.trials, f"{value} {self.scope.noun} {value}"
+            f"{value} recall", recall.successes, recall.trials, f"{value} {self.scope.noun} {value}",
+            label=f"{value} recall: called", unit=Unit.RATE,
         )
 
     def precision_for(self, value: str) -> Measurement:
         """Objects called ``value`` that are ``value``."""
+        value = self.class_named(value)
         precision = self._scores(value).precision
         return Measurement.proportion(
-            f"{value} precision:",
+            f"{value} precision",
             precision.successes,
             precision.trials,
             f"{self.scope.noun} called {value} are {value}",
+            label=f"{value} precision:",
+            unit=Unit.RATE,
+            sample_of_outputs=True,
         )
 
     def figure_for(self, figure: str, value: str) -> Measurement:
@@ -187,13 +226,20 @@ class AnnotatedResult:
 
     def called_among_others(self, value: str) -> Measurement:
         """Objects that are not ``value`` but that the model called ``value``."""
+        value = self.class_named(value)
         others = self.true_labels != value
         called = int((others & (self.predicted_labels == value)).sum())
         return Measurement.proportion(
-            "", called, int(others.sum()), f"{self.scope.noun} that are not {value} are called {value}"
+            f"called {value}", called, int(others.sum()), f"{self.scope.noun} that are not {value} are called {value}",
+            label="",
         )
 
+    def class_named(self, word: str) -> str:
+        """The model's class a tester's word names, in any case (``Red`` -> ``red``)."""
+        for name in self.classes:
+            if name.lower() == word.lower():
+                return name
+        raise GoalPhraseError(f'"{word}" is not one of the colour model\'s classes: {", ".join(self.classes)}')
+
     def _scores(self, value: str) -> ClassScores:
-        if value not in self.metrics.per_class:
-            raise GoalPhraseError(f'"{value}" is not one of the colour model\'s classes: {", ".join(self.classes)}')
-        return self.metrics.per_class[value]
+        return self.metrics.per_class[self.class_named(value)]

@@ -61,6 +61,8 @@ class Workbench:
     _models: dict[Path, ModelSession] = field(default_factory=dict)
     datasets: dict[str, str] = field(default_factory=dict)
     """Id to digest of every data set a model ran on, for the report's environment."""
+    candidate_detector: ModelSession | None = None
+    """The detector under test (named by executor.json), once a scenario asked for it."""
 
     def __repr__(self) -> str:
         # short: Allure and pytest print step arguments; the arrays would take seconds
@@ -80,7 +82,8 @@ class Workbench:
 
     def environment(self) -> RunEnvironment:
         """What this run judged and on what, for ``environment.properties``."""
-        models = [ModelFile(model.card.name, model.path, model.sha256) for model in self.models]
+        models = [ModelFile(model.card.name, model.path, model.sha256, card=str(model.card_source))
+                  for model in self.models]
         providers = sorted({model.provider for model in self.models}) or ["none (no model ran)"]
         device = gpu_name() if "CUDAExecutionProvider" in providers else "CPU"
         return RunEnvironment(models, dict(self.datasets), ", ".join(providers), device)

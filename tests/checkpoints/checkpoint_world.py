@@ -17,7 +17,6 @@ false alarms above the balloons).
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import numpy as np
@@ -131,10 +130,8 @@ def write_models(models: Path) -> Path:
 
 
 def write_project(path: Path, *, baseline_goals: bool = True) -> Path:
-    """A project folder: root conftest, the binding module, goals, the data set and the models; returns checkpoints."""
-    shutil.copy(ROOT / "conftest.py", path / "conftest.py")
+    """A project folder: goals, data set, models (the installed plugin does the rest); returns checkpoints."""
     (path / "features").mkdir(exist_ok=True)
-    shutil.copy(ROOT / "features" / "test_features.py", path / "features" / "test_features.py")
     (path / "features" / "goals.feature").write_text(GOALS, encoding="utf-8")
     if baseline_goals:
         (path / "features" / "baseline.feature").write_text(BASELINE_GOALS, encoding="utf-8")

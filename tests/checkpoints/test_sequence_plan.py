@@ -26,6 +26,8 @@ from visionspec.checkpoints import (
 )
 from visionspec.cli.watch import SettledFiles
 from visionspec.errors import ModelError
+from visionspec.goals import Comparison, Goal, Measurement, Quantity, Verdict
+from visionspec.goals.verdict import Status, Unit
 
 
 def _files(folder: Path, *names: str) -> list[Path]:
@@ -105,10 +107,14 @@ def test_the_sequence_exit_code_is_the_last_checkpoint_unless_one_was_broken() -
 
 
 def _verdict(goal: str, measured: float, met: bool, *, count: int | None = None, is_rate: bool = True,
-             label: str = "recall: found", bar: float = 0.8) -> dict[str, Any]:
-    return {"goal": goal, "measured": measured, "count": count, "sample": 10, "interval": None, "met": met,
-            "margin": None, "sentence": f"{label} {measured}; goal: {goal}", "label": label, "noun": "balloons",
-            "bar": bar, "is_rate": is_rate}
+             figure: str = "recall", bar: float = 0.8) -> dict[str, Any]:
+    comparison, _, text = goal.rpartition(" ")
+    verdict = Verdict(
+        Goal(Comparison(comparison), Quantity(bar, is_rate, None, text)),
+        Measurement(figure, figure, "balloons", measured, count, 10, None, Unit.RATE if is_rate else Unit.COUNT),
+        Status.MET if met else Status.MISSED, None, f"{figure} {measured}; goal: {goal}",
+    )
+    return verdict.to_dict()
 
 
 def _outcome(name: str, code: int, scenarios: list[dict[str, Any]]) -> CheckpointOutcome:
@@ -118,7 +124,7 @@ def _outcome(name: str, code: int, scenarios: list[dict[str, Any]]) -> Checkpoin
 
 def _sequence() -> list[CheckpointOutcome]:
     found = {"name": "Enough", "status": "missed", "verdicts": [
-        _verdict("at least 8", 0.5, False, count=5, is_rate=False, label="found", bar=8)]}
+        _verdict("at least 8", 0.5, False, count=5, is_rate=False, figure="found", bar=8)]}
     recall = {"name": "Recall", "status": "missed", "verdicts": [_verdict("at least 0.8", 0.5, False, count=5)]}
     return [
         _outcome("epoch-1", 1, [found, recall]),
@@ -143,7 +149,7 @@ def test_the_goal_by_checkpoint_table() -> None:
     assert document["exit_code"] == 2
     assert [c["name"] for c in document["checkpoints"]] == ["epoch-1", "epoch-2", "epoch-3"]
     assert document["goals"][1]["by_checkpoint"][1] == {"status": "met", "value": 0.9,
-                                                         "sentence": "recall: found 0.9; goal: at least 0.8"}
+                                                         "sentence": "recall 0.9; goal: at least 0.8"}
 
 
 def test_the_table_lines_up_checkpoint_columns() -> None:

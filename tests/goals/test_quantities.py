@@ -32,7 +32,7 @@ def test_quantities_read_as_people_write_them(text: str, value: float, is_rate: 
     assert quantity.sample == sample
 
 
-@pytest.mark.parametrize("text", ["eight hundred", "1,00", "80%%", "120%", "1.5", "-3", "81 of the 80", "", "1__000"])
+@pytest.mark.parametrize("text", ["eight hundred", "1,00", "80%%", "1.5", "-3", "", "1__000"])
 def test_a_quantity_that_does_not_parse_quotes_it_and_lists_the_forms(text: str) -> None:
     with pytest.raises(GoalPhraseError) as caught:
         parse_quantity(text)
@@ -54,3 +54,10 @@ def test_comparisons() -> None:
     assert Comparison.AT_MOST.holds(10, 10) and not Comparison.FEWER_THAN.holds(10, 10)
     with pytest.raises(GoalPhraseError, match='"roughly" is not a comparison; accepted: "at least"'):
         parse_comparison("roughly")
+
+
+def test_a_percentage_above_100_is_refused_and_a_sample_is_kept_for_the_judge() -> None:
+    with pytest.raises(GoalPhraseError, match='"120%" is more than 100%'):
+        parse_quantity("120%")
+    # "81 of the 80" parses; holding it against 80 objects is refused as a goal that cannot be met
+    assert (parse_quantity("81 of the 80").value, parse_quantity("81 of the 80").sample) == (81, 80)

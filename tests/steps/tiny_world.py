@@ -13,7 +13,6 @@ balloons (10 and 11). The colour model calls bright crops red and dark crops blu
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import numpy as np
@@ -82,9 +81,7 @@ def write_tiny_models(models: Path) -> None:
 
 
 def write_project(path: Path) -> None:
-    """A project folder as a team has it: root conftest, the binding module, data sets, models."""
-    shutil.copy(ROOT / "conftest.py", path / "conftest.py")
+    """A project folder as a team has it: features, data sets, models; the installed plugin does the rest."""
     (path / "features").mkdir(exist_ok=True)
-    shutil.copy(ROOT / "features" / "test_features.py", path / "features" / "test_features.py")
     write_tiny_dataset(path / "datasets")
     write_tiny_models(path / "models")

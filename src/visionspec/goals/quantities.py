@@ -128,14 +128,13 @@ def parse_quantity(text: str) -> Quantity:
         return Quantity(_integer(match["count"]), is_rate=False, sample=None, text=text)
     if match := _PERCENT_RE.match(cleaned):
         percent = float(match["percent"])
-        if percent <= 100:
-            return Quantity(percent / 100, is_rate=True, sample=None, text=text)
+        if percent > 100:
+            raise GoalPhraseError(f'"{text}" is more than 100%: a rate is between 0% and 100%')
+        return Quantity(percent / 100, is_rate=True, sample=None, text=text)
     if match := _FRACTION_RE.match(cleaned):
         return Quantity(float(match["fraction"]), is_rate=True, sample=None, text=text)
     if match := _OF_RE.match(cleaned):
-        count, total = _integer(match["count"]), _integer(match["total"])
-        if count <= total:
-            return Quantity(count, is_rate=False, sample=total, text=text)
+        return Quantity(_integer(match["count"]), is_rate=False, sample=_integer(match["total"]), text=text)
     raise GoalPhraseError(f'"{text}" is not a quantity; accepted forms: {ACCEPTED_FORMS}')
 
 

@@ -28,10 +28,11 @@ def _figure(value: float | None) -> str:
 
 @dataclass(frozen=True)
 class Interval:
-    """A closed interval ``[low, high]`` of a rate, both in [0, 1]."""
+    """A closed interval ``[low, high]`` of a rate, both in [0, 1], at a confidence ``level``."""
 
     low: float
     high: float
+    level: float = 0.95
 
     def to_dict(self) -> dict[str, float]:
         """``{"low": ..., "high": ...}``."""

@@ -34,6 +34,7 @@ def match_at(
     score: float,
     iou: float,
     max_dets: int = 100,
+    area: Area = Area.ALL,
 ) -> ThresholdMatches:
     """Match detections scoring at least ``score`` to objects at IoU ``iou``, per image and class.
 
@@ -46,6 +47,8 @@ def match_at(
         iou: a match needs IoU >= ``iou``, in [0, 1].
         max_dets: per image and class, only the best ``max_dets`` detections take part
             (``BEYOND_MAX_DETS`` for the others), as in COCO.
+        area: COCO's area range (pycocotools' ``areaRng``): objects outside it are ignored (a
+            detection matched to one is ``IGNORED``), and so are unmatched detections outside it.
 
     Returns:
         The outcome of every object and detection.
@@ -67,7 +70,6 @@ def match_at(
     problem = build_problem(
         ground_truth, image_ids, category_ids, detections, max_dets=max_dets, min_iou=iou, considered=considered
     )
-    area = Area.ALL
     object_ignored = object_ignored_in(problem, area.low, area.high)
     matching = greedy_match(problem, [iou], object_ignored)
     detection_ignored = detection_ignored_in(problem, matching, object_ignored, area.low, area.high)[0]

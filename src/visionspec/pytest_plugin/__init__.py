@@ -1,103 +1,154 @@
-"""The pytest plugin behind ``visionspec run`` and ``pytest features/``: the only module that imports pytest.
+"""The pytest plugin behind ``visionspec run`` and plain ``pytest``: the only package that imports pytest.
 
-It adds the run options, turns outcomes into the three verdicts (met, missed, broken) and the
-exit codes 0 / 1 / 2, maps Gherkin tags and rules to Allure labels, keeps Allure step parameters to
-the phrase's own values, names the closest phrases when a step matches nothing, and prints one line
-a goal at the end.
+Installed with visionspec (entry point ``pytest11``), so ``pytest`` in any folder collects ``.feature``
+files directly: no binding module, no conftest. It registers the step library and the run fixtures,
+turns outcomes into the three verdicts (met, missed, broken) and the exit codes 0 / 1 / 2, judges every
+goal of a scenario (a miss never hides the goals after it), refuses a scenario without a goal, reports
+unknown phrases before any model runs, maps Gherkin tags and rules to Allure labels (tags need no
+declaration), keeps Allure step parameters to the phrase's own values and prints one line a goal.
 """
 
 from __future__ import annotations
 
-import difflib
 import json
-import os
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 import allure
 import pytest
-from pytest_bdd.parser import Feature, Scenario, Step
-from pytest_bdd.scenario import scenario_wrapper_template_registry
-from pytest_bdd.steps import step_function_context_registry
 
-from visionspec.goals.verdict import Verdict
+from visionspec.errors import VisionSpecError
+from visionspec.goals.verdict import ExitCode, Status
+from visionspec.pytest_plugin import compat
+from visionspec.pytest_plugin.catalogue import closest_phrases, step_catalogue, unknown_step_message
+from visionspec.pytest_plugin.outcomes import (
+    STEP_VERDICTS_KEY,
+    VERDICTS_KEY,
+    GoalMissed,
+    NoGoal,
+    PreconditionMissed,
+    RunOutcomes,
+    ScenarioOutcome,
+    assert_goal,
+    missed_sentences,
+)
 from visionspec.report.allure_files import checkpoint_number, write_categories, write_environment, write_executor
-from visionspec.report.attach import attach_verdicts
 from visionspec.workbench import Workbench
 
-EXIT_BROKEN = 2
-GOAL_PROPERTY = "visionspec-goal"
+pytest_plugins = [
+    "visionspec.pytest_plugin.fixtures",
+    "visionspec.pytest_plugin.steps.datasets",
+    "visionspec.pytest_plugin.steps.models",
+    "visionspec.pytest_plugin.steps.actions",
+    "visionspec.pytest_plugin.steps.goals",
+    "visionspec.pytest_plugin.steps.baseline",
+]
+
 SCENARIO_ID_PROPERTY = "visionspec-scenario"
-FEATURES_KEY = pytest.StashKey[list[Path]]()
-OUTCOMES_KEY = pytest.StashKey["RunOutcomes"]()
+GOAL_PROPERTY = "visionspec-goal"
+OUTCOMES_KEY = pytest.StashKey[RunOutcomes]()
 WORKBENCH_KEY = pytest.StashKey[Workbench]()
-VERDICTS_KEY = pytest.StashKey[list[Verdict]]()
+_UNKNOWN_STEPS_KEY = pytest.StashKey[list[str]]()
+_STEPS_DONE_KEY = pytest.StashKey[int]()
 
 # Tags of the form "@name:value" that become Allure labels instead of pytest markers.
 _LABEL_TAGS = frozenset({"severity", "epic", "feature", "story", "owner", "suite", "tag", "layer"})
-
-
-@dataclass
-class ScenarioOutcome:
-    """How one scenario ended, for the terminal summary and summary.json."""
-
-    name: str
-    nodeid: str
-    status: str  # "met" | "missed" | "broken" | "skipped"
-    goals: list[str] = field(default_factory=list)
-    message: str = ""
-    verdicts: list[dict[str, Any]] = field(default_factory=list)  # Verdict.to_dict(): the trend's figures
-
-
-@dataclass
-class RunOutcomes:
-    """Every scenario's outcome in the order they finished."""
-
-    scenarios: list[ScenarioOutcome] = field(default_factory=list)
-
-    @property
-    def broken(self) -> bool:
-        return any(s.status == "broken" for s in self.scenarios)
-
-    def to_dict(self) -> dict[str, Any]:
-        counts = {status: sum(s.status == status for s in self.scenarios) for status in ("met", "missed", "broken")}
-        return {"counts": counts, "scenarios": [vars(s) for s in self.scenarios]}
+_ANSI = re.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]|[\x00-\x08\x0b-\x1f\x7f]")
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("visionspec", "visionspec: models, data and devices under test")
-    group.addoption("--detector", metavar="ONNX", help="detector checkpoint under test (default: newest reference)")
+    group.addoption("--detector", metavar="ONNX", help="detector checkpoint under test (default: newest in models/)")
     group.addoption("--colour-model", metavar="ONNX", help="colour model checkpoint under test (default: newest)")
     group.addoption("--device", choices=("auto", "cpu", "cuda"), default="auto", help="execution device")
     group.addoption("--datasets", metavar="DIR", help="data set folder (default: $VISIONSPEC_DATASETS or ./datasets)")
     group.addoption("--models", metavar="DIR", default="models", help="model registry folder")
-    group.addoption(
-        "--goals",
-        action="append",
-        default=[],
-        metavar="PATH",
-        help="feature file or folder to run (repeatable; default: features/)",
-    )
     group.addoption("--summary-json", metavar="PATH", help="write the goal-by-goal summary as JSON")
-    group.addoption(
-        "--checkpoint-name",
-        metavar="NAME",
-        help="the checkpoint the report's trend reads by (default: the first model's file name)",
-    )
+    group.addoption("--checkpoint-name", metavar="NAME",
+                    help="the checkpoint the report's trend reads by (default: the candidate detector's file name)")
     group.addoption("--build-order", type=int, metavar="N", help="position of this run in the trend")
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    config.stash[FEATURES_KEY] = [Path(p).resolve() for p in config.getoption("goals")]
     config.stash[OUTCOMES_KEY] = RunOutcomes()
+    compat.install_allure_fixes()
 
 
-def bound_features(config: pytest.Config, default: Path) -> list[str]:
-    """The feature files or folders the binding module hands to ``scenarios()``: ``--goals``, else ``default``."""
-    return [str(path) for path in config.stash[FEATURES_KEY] or [default]]
+# --- Feature files are test modules -----------------------------------------------------------------
+
+
+class FeatureFile(pytest.Module):
+    """A ``.feature`` file collected as a module of pytest-bdd scenario tests; a bad file is one broken item."""
+
+    def _getobj(self) -> ModuleType:
+        module = ModuleType(f"visionspec_feature_{abs(hash(str(self.path)))}")
+        module.__file__ = str(self.path)
+        for name, test in compat.scenario_tests(self.path).items():
+            setattr(module, name, test)
+        return module
+
+    def collect(self) -> Any:
+        try:
+            scenarios = compat.parse_feature(self.path).scenarios
+        except Exception as err:  # any parse failure: pytest-bdd's, gherkin's, a KeyError on an empty file
+            reason = _feature_error(self._shown, self.path, err)
+            return [BrokenFeature.from_parent(self, name=self.path.name, reason=reason)]
+        if not scenarios:
+            reason = f"{self._shown}: holds no scenario, so it states no goal; fix: add a Scenario with a Then goal"
+            return [BrokenFeature.from_parent(self, name=self.path.name, reason=reason)]
+        return super().collect()
+
+    @property
+    def _shown(self) -> str:
+        return compat.relative(self.path, self.config.invocation_params.dir)
+
+
+class BrokenFeature(pytest.Item):
+    """A feature file that cannot be read: broken, naming the file and line; the other files still run."""
+
+    def __init__(self, *, reason: str, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.reason = reason
+
+    def runtest(self) -> None:
+        raise VisionSpecError(self.reason)
+
+    def reportinfo(self) -> tuple[Path, int, str]:
+        return self.path, 0, self.name
+
+
+def _feature_error(shown: str, path: Path, err: Exception) -> str:
+    line = getattr(err, "line", None)
+    where = f"{shown}, line {line}" if line else shown
+    text = getattr(err, "message", None) or str(err) or type(err).__name__
+    if isinstance(err, KeyError) and not path.read_text(encoding="utf-8", errors="replace").strip():
+        text = "the file is empty"
+    return f"{where}: not a readable feature file: {text}; fix: one Feature: a file, with its scenarios below it"
+
+
+def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Collector | None:
+    if file_path.suffix == ".feature":
+        collector: pytest.Collector = FeatureFile.from_parent(parent, path=file_path)
+        return collector
+    return None
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    # A step that matches no phrase is found before any model runs; those scenarios run first and stop at once.
+    for item in items:
+        template = compat.scenario_template(getattr(item, "function", None))
+        if template is None:
+            continue
+        unknown = [
+            unknown_step_message(step.keyword, step.name, step.line_number)
+            for step in template.steps if not compat.matches_some_step(step)
+        ]
+        if unknown:
+            item.stash[_UNKNOWN_STEPS_KEY] = unknown
+    items.sort(key=lambda item: _UNKNOWN_STEPS_KEY not in item.stash and not isinstance(item, BrokenFeature))
 
 
 # --- Gherkin tags and rules as Allure labels -------------------------------------------------------
@@ -106,175 +157,115 @@ def bound_features(config: pytest.Config, default: Path) -> list[str]:
 def pytest_bdd_apply_tag(tag: str, function: Any) -> bool | None:
     name, sep, value = tag.partition(":")
     if not sep or name not in _LABEL_TAGS:
-        return None  # pytest-bdd's default: a marker (declared in pyproject, --strict-markers)
+        config = compat.current_config()
+        if tag not in {line.split(":")[0].strip() for line in config.getini("markers")}:
+            config.addinivalue_line("markers", f"{tag}: a Gherkin tag")  # testers' tags need no declaration
+        return None  # pytest-bdd's default: a marker
     marker = allure.severity(value) if name == "severity" else allure.label(name, value)
     marker(function)
     return True
 
 
 @pytest.hookimpl(trylast=True)
-def pytest_bdd_before_scenario(request: pytest.FixtureRequest, feature: Feature, scenario: Scenario) -> None:
+def pytest_bdd_before_scenario(request: pytest.FixtureRequest, feature: Any, scenario: Any) -> None:
     rule = getattr(scenario, "rule", None)
     if rule is not None and getattr(rule, "name", None):
         allure.dynamic.story(rule.name)
     allure.dynamic.feature(feature.name)
+    unknown = request.node.stash.get(_UNKNOWN_STEPS_KEY, None)
+    if unknown:
+        raise VisionSpecError("; ".join(unknown))
 
 
 # --- Step parameters: the phrase's values only -----------------------------------------------------
 
 
-def _phrase_values(step: Step, step_func: Any) -> dict[str, str]:
-    """The text the tester wrote for each parameter of the step's phrase (empty optional parts left out)."""
-    for context in step_function_context_registry.values():
-        if context.step_func is step_func and hasattr(context.parser, "parser"):
-            result = context.parser.parser.parse(step.name)
-            if result is not None:
-                return {name: step.name[start:end] for name, (start, end) in result.spans.items() if end > start}
-    return {}
-
-
 @pytest.hookimpl(trylast=True)
-def pytest_bdd_before_step_call(
-    request: pytest.FixtureRequest, step: Step, step_func: Any, step_func_args: dict[str, Any], **_: Any
-) -> None:
+def pytest_bdd_before_step_call(request: pytest.FixtureRequest, step: Any, step_func: Any, **_: Any) -> None:
     # allure-pytest-bdd shows every argument (fixtures, whole data sets) as Python reprs; show what the
     # tester wrote instead (and nothing that changes per checkpoint, so Allure's history holds).
-    from allure_commons.model2 import Parameter
-    from allure_pytest_bdd.pytest_bdd_listener import PytestBDDListener
-    from allure_pytest_bdd.steps import get_step_uuid
-
-    values = _phrase_values(step, step_func)
-    for plugin in request.config.pluginmanager.get_plugins():
-        if isinstance(plugin, PytestBDDListener):
-            with plugin.lifecycle.update_step(uuid=get_step_uuid(step)) as result:
-                if result is not None:
-                    result.parameters = [Parameter(name=name, value=value) for name, value in values.items()]
-
-
-# --- A step that matches nothing: name the closest phrases -----------------------------------------
-
-
-@dataclass(frozen=True)
-class CatalogueEntry:
-    """One phrase of the step library, read from its step definition."""
-
-    keyword: str
-    phrase: str
-    parameters: tuple[str, ...]
-    summary: str
-    example: str
-    concept: str
-    forms: tuple[tuple[str, str], ...]
-
-
-def _forms(context: Any) -> tuple[tuple[str, str], ...]:
-    """(parameter, accepted forms) from the docstrings of the phrase types a step definition uses."""
-    types = getattr(getattr(context.parser, "parser", None), "_extra_types", None) or {}
-    forms = []
-    for name, type_name in re.findall(r"{(\w+):(\w+)}", context.parser.name):
-        doc = getattr(types.get(type_name), "__doc__", None)
-        if doc:
-            forms.append((name, doc.strip()))
-    return tuple(forms)
-
-
-def _entry(context: Any) -> CatalogueEntry:
-    func = context.step_func
-    doc = [line.strip() for line in (func.__doc__ or "").strip().splitlines()]
-    examples = [line.removeprefix("Example:").strip() for line in doc if line.startswith("Example:")]
-    parameters = tuple(dict.fromkeys(re.findall(r"{(\w+)(?::\w+)?}", context.parser.name)))
-    return CatalogueEntry(
-        keyword=(context.type or "step").capitalize(),
-        phrase=re.sub(r"{(\w+)(?::\w+)?}", r"<\1>", context.parser.name),
-        parameters=parameters,
-        summary=doc[0] if doc else "",
-        example=examples[0] if examples else "",
-        concept=func.__module__.rpartition(".")[2],
-        forms=_forms(context),
-    )
-
-
-def step_catalogue() -> list[CatalogueEntry]:
-    """Every registered step definition, in the order of its module and phrase."""
-    entries = {_entry(c) for c in step_function_context_registry.values()}
-    return sorted(entries, key=lambda e: (e.concept, e.keyword != "Given", e.keyword != "When", e.phrase))
-
-
-def closest_phrases(text: str, limit: int = 3) -> list[str]:
-    """The examples of the registered phrases closest to ``text`` (a step that matched nothing)."""
-    by_example = {(e.example.split(" ", 1)[1] if e.example else e.phrase): e for e in step_catalogue()}
-    matches = difflib.get_close_matches(text, list(by_example), n=limit, cutoff=0.5)
-    return [by_example[m].example or f"{by_example[m].keyword} {by_example[m].phrase}" for m in matches]
+    compat.set_step_parameters(request, step, compat.phrase_spans(step, step_func))
 
 
 @pytest.hookimpl(tryfirst=True)
-def pytest_bdd_step_func_lookup_error(step: Step, exception: Exception, **_: Any) -> None:
-    suggestions = closest_phrases(step.name)
-    hint = "; closest phrases: " + " | ".join(suggestions) if suggestions else ""
-    exception.args = (
-        f'no step matches "{step.keyword} {step.name}" (line {step.line_number}){hint}. '
-        "Run `visionspec steps` for the catalogue.",
-    )
+def pytest_bdd_step_func_lookup_error(request: pytest.FixtureRequest, step: Any, exception: Exception,
+                                      **_: Any) -> None:
+    exception.args = (unknown_step_message(step.keyword, step.name, step.line_number),)
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_bdd_after_step(request: pytest.FixtureRequest, step: Any, **_: Any) -> None:
+    # A goal step records its verdicts and returns; when one missed, its Allure step is failed here.
+    request.node.stash[_STEPS_DONE_KEY] = request.node.stash.get(_STEPS_DONE_KEY, 0) + 1
+    verdicts = list(request.node.stash.get(STEP_VERDICTS_KEY, []))
+    request.node.stash[STEP_VERDICTS_KEY] = []
+    missed = missed_sentences(verdicts)
+    if missed:
+        compat.stop_step_with(request, step, GoalMissed(missed))
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_bdd_after_scenario(request: pytest.FixtureRequest, scenario: Any, **_: Any) -> None:
+    if request.node.stash.get(_STEPS_DONE_KEY, 0) < len(scenario.steps):
+        return  # a step raised (or skipped the scenario): that is the scenario's outcome
+    verdicts = list(request.node.stash.get(VERDICTS_KEY, []))
+    if not verdicts:
+        raise NoGoal('the scenario states no goal, so it cannot be met; fix: add a "Then" goal '
+                     "(see `visionspec steps`)")
+    missed = missed_sentences(verdicts)
+    if missed:
+        raise GoalMissed(missed)
 
 
 # --- Verdicts: met, missed, broken ------------------------------------------------------------------
 
-
-class GoalMissed(AssertionError):  # noqa: N818 (a verdict, not an error: the test is sound)
-    """A goal was judged and missed: the model is not good enough (Allure "failed", exit code 1)."""
+_VERDICT_EXCEPTIONS = (GoalMissed, PreconditionMissed, NoGoal, VisionSpecError)
 
 
-def assert_goal(request: pytest.FixtureRequest, *verdicts: Verdict) -> None:
-    """Record each verdict on the scenario and its Allure step, then fail with the missed ones' sentences.
-
-    The sentences go to the terminal summary, the JUnit properties and summary.json; the figures are
-    attached to the current Allure step as a table.
-    """
-    for verdict in verdicts:
-        request.node.user_properties.append((GOAL_PROPERTY, verdict.sentence))
-    request.node.stash.setdefault(VERDICTS_KEY, []).extend(verdicts)
-    attach_verdicts(verdicts)
-    missed = [verdict.sentence for verdict in verdicts if not verdict.met]
-    if missed:
-        raise GoalMissed("\n".join(missed))
-
-
-def _status(report: pytest.TestReport, excinfo: pytest.ExceptionInfo[BaseException] | None) -> str:
+def _status(report: pytest.TestReport, excinfo: pytest.ExceptionInfo[BaseException] | None) -> Status:
     if report.skipped:
-        return "skipped"
+        return Status.SKIPPED
     if report.passed:
-        return "met"
+        return Status.MET
     if excinfo is not None and isinstance(excinfo.value, AssertionError):
-        return "missed"
-    return "broken"
+        return Status.MISSED
+    return Status.BROKEN
 
 
-def _first_line(excinfo: pytest.ExceptionInfo[BaseException] | None) -> str:
-    if excinfo is None:
-        return ""
-    text = str(excinfo.value).strip()
-    return text.splitlines()[0] if text else excinfo.typename
+def _message(excinfo: pytest.ExceptionInfo[BaseException] | None) -> str:
+    if excinfo is None or isinstance(excinfo.value, GoalMissed):
+        return ""  # the goals' own sentences say it
+    return str(excinfo.value).strip() or excinfo.typename
+
+
+def _scenario_name(item: pytest.Item, template: Any | None) -> str:
+    if template is None:
+        return item.name
+    variant = item.name.partition("[")[2]
+    name = f"{template.name} [{variant}" if variant else template.name
+    return _ANSI.sub("", name)
 
 
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
     outcome = yield
     report: pytest.TestReport = outcome.get_result()  # type: ignore[attr-defined]
-    function = getattr(item, "function", None)
-    template = None if function is None else scenario_wrapper_template_registry.get(function)
-    if template is None:
+    template = compat.scenario_template(getattr(item, "function", None))
+    if template is None and not isinstance(item, BrokenFeature):
         return  # not a scenario (the project's own unit tests)
-    # JUnit, the terminal and CI read the scenario's own name, not the generated function's
-    variant = item.name.partition("[")[2]
-    name = f"{template.name} [{variant}" if variant else template.name
-    feature_file = os.path.relpath(template.feature.filename, item.config.invocation_params.dir)
+    name = _scenario_name(item, template)
+    filename = template.feature.filename if template is not None else item.path
+    feature_file = compat.relative(filename, item.config.invocation_params.dir)
     report.user_properties.append((SCENARIO_ID_PROPERTY, f"{feature_file}::{name}"))
+    if call.excinfo is not None and isinstance(call.excinfo.value, _VERDICT_EXCEPTIONS):
+        report.longrepr = str(call.excinfo.value)  # the verdict, not a traceback
     if report.when == "call" or (report.when == "setup" and not report.passed):
-        goals = [str(value) for key, value in item.user_properties if key == GOAL_PROPERTY]
-        status = _status(report, call.excinfo)
-        verdicts = [verdict.to_dict() for verdict in item.stash.get(VERDICTS_KEY, [])]
+        verdicts = list(item.stash.get(VERDICTS_KEY, ()))
+        for verdict in verdicts:
+            report.user_properties.append((GOAL_PROPERTY, verdict.message))
         item.config.stash[OUTCOMES_KEY].scenarios.append(
-            ScenarioOutcome(name, item.nodeid, status, goals, _first_line(call.excinfo), verdicts)
+            ScenarioOutcome(name, f"{feature_file}::{name}", _status(report, call.excinfo), verdicts,
+                            _message(call.excinfo))
         )
 
 
@@ -292,10 +283,9 @@ _JUDGED = (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED, pytest.ExitCode.NO_
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     outcomes = session.config.stash.get(OUTCOMES_KEY, None)
-    if outcomes is None:
+    if outcomes is None or not outcomes.scenarios:
         return
-    if outcomes.broken or exitstatus not in _JUDGED:
-        session.exitstatus = EXIT_BROKEN
+    session.exitstatus = int(ExitCode.BROKEN if exitstatus not in _JUDGED else outcomes.exit_code)
     _write_allure_metadata(session.config)
     path = session.config.getoption("summary_json")
     if path:
@@ -314,8 +304,23 @@ def _write_allure_metadata(config: pytest.Config) -> None:
     if workbench is None or not workbench.models:
         return
     write_environment(folder, workbench.environment())
-    checkpoint = config.getoption("checkpoint_name") or workbench.models[0].path.stem
+    candidate = workbench.candidate_detector or workbench.models[0]
+    checkpoint = config.getoption("checkpoint_name") or candidate.path.stem
     write_executor(folder, checkpoint, config.getoption("build_order") or checkpoint_number(checkpoint) or 0)
+
+
+_LABELS = {Status.MET: "MET    ", Status.MISSED: "MISSED ", Status.BROKEN: "BROKEN ", Status.SKIPPED: "SKIPPED"}
+
+
+def goal_lines(outcomes: RunOutcomes) -> list[str]:
+    """One line a goal (and one for a scenario that is broken or stopped by a precondition)."""
+    lines = []
+    for scenario in outcomes.scenarios:
+        for verdict in scenario.verdicts:
+            lines.append(f"{_LABELS[verdict.status]} {scenario.name}: {verdict.message}")
+        if scenario.message or not scenario.verdicts:
+            lines.append(f"{_LABELS[scenario.status]} {scenario.name}: {_ANSI.sub('', scenario.message)}")
+    return lines
 
 
 def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
@@ -323,10 +328,8 @@ def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> Non
     if outcomes is None or not outcomes.scenarios:
         return
     terminalreporter.section("visionspec goals")
-    for scenario in outcomes.scenarios:
-        label = {"met": "MET    ", "missed": "MISSED ", "broken": "BROKEN ", "skipped": "SKIPPED"}[scenario.status]
-        detail = "; ".join(scenario.goals) if scenario.status != "broken" else scenario.message
-        terminalreporter.write_line(f"{label} {scenario.name}: {detail}")
+    for line in goal_lines(outcomes):
+        terminalreporter.write_line(line)
 
 
-__all__ = ["GoalMissed", "assert_goal", "bound_features", "closest_phrases", "step_catalogue"]
+__all__ = ["GoalMissed", "assert_goal", "closest_phrases", "goal_lines", "step_catalogue"]

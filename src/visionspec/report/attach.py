@@ -17,7 +17,7 @@ from numpy.typing import NDArray
 
 from visionspec.datasets.dataset import Dataset
 from visionspec.evaluation import DetectionResult
-from visionspec.goals.verdict import Verdict
+from visionspec.goals.verdict import Verdict, format_value, margin_amount
 from visionspec.pipeline import DETECTOR_MISSED, FOUND, AnnotatedResult, ChainResult
 from visionspec.report.evidence import TileSet, contact_sheet, false_alarm_tiles, mislabelled_tiles, miss_tiles
 from visionspec.report.picture import Picture
@@ -39,30 +39,24 @@ def _html(page: str, name: str) -> None:
 
 
 def attach_verdicts(verdicts: Sequence[Verdict]) -> None:
-    """One row a judged goal: goal, measured, sample, 95% interval, margin, met or missed."""
+    """One row a judged goal: goal, measured, sample, interval, margin, met or missed (one rounding rule)."""
     rows = []
     for verdict in verdicts:
         measured = verdict.measurement
+        interval = measured.interval
         rows.append(
             (
                 str(verdict.goal),
-                measured.value,
+                format_value(measured.value, measured.unit),
                 measured.count,
                 measured.total,
-                str(measured.interval) if measured.interval else None,
-                verdict.margin,
+                f"{interval} ({interval.level * 100:g}%)" if interval else None,
+                None if verdict.margin is None else margin_amount(verdict.margin, verdict.margin_unit),
                 Badge("met", "good") if verdict.met else Badge("missed", "bad"),
             )
         )
-    header = ("goal", "measured", "count", "sample", "95% CI", "margin", "verdict")
-    _html(html_table(header, rows, caption=verdicts[0].measurement.label or "goal"), "verdict")
-
-
-def _margin(verdict: Verdict) -> float | int | None:
-    """Counts as whole numbers (58), rates and figures as they are (0.043)."""
-    margin = verdict.margin
-    counted = not verdict.goal.quantity.is_rate and margin is not None and float(margin).is_integer()
-    return int(margin) if counted and margin is not None else margin
+    header = ("goal", "measured", "count", "sample", "interval", "margin", "verdict")
+    _html(html_table(header, rows, caption=verdicts[0].measurement.figure or "goal"), "verdict")
 
 
 def _image_path(dataset: Dataset) -> Callable[[int], Path]:
@@ -73,7 +67,7 @@ def _image_path(dataset: Dataset) -> Callable[[int], Path]:
 
 def detection_evidence(result: DetectionResult) -> None:
     """Figures at the thresholds, then the missed objects and the false alarms as contact sheets."""
-    counts = result.counts.overall
+    counts = result.counts
     found = result.found()
     _html(
         key_value_table(
@@ -84,9 +78,9 @@ def detection_evidence(result: DetectionResult) -> None:
                 "detections counted": counts.tp + counts.fp,
                 "true positives": counts.tp,
                 "false alarms": counts.fp,
-                "missed (all objects)": counts.fn,
+                "missed": counts.fn,
                 "precision": counts.precision.value,
-                "recall (all objects)": counts.recall.value,
+                "recall": counts.recall.value,
                 "thresholds": str(result.thresholds),
             },
             caption="Detector figures",
@@ -102,15 +96,14 @@ def detection_evidence(result: DetectionResult) -> None:
     )
     _sheet(misses, "missed objects")
     alarms = false_alarm_tiles(
-        judged, matches.false_positives[kept], matches.ground_truth, image_path, title="False alarms"
+        judged, result.false_alarms[kept], matches.ground_truth, image_path, title="False alarms"
     )
     _sheet(alarms, "false alarms")
 
 
 def _kept(result: DetectionResult) -> NDArray[np.bool_]:
     """(D,) the detections at or above the score threshold: the only ones drawn (the others do not count)."""
-    kept: NDArray[np.bool_] = result.detections.scores >= result.thresholds.score
-    return kept
+    return result.kept
 
 
 def coco_evidence(result: DetectionResult) -> None:
@@ -128,7 +121,7 @@ def coco_evidence(result: DetectionResult) -> None:
         if np.isnan(precision).all():
             continue
         name = next(c.name for c in result.scope.dataset.categories if c.id == category_id)
-        overall = result.counts.per_class.get(int(category_id))
+        overall = result.counts if len(result.scope.category_ids) == 1 else None
         point = None
         if overall is not None and overall.recall.value is not None and overall.precision.value is not None:
             point = (overall.recall.value, overall.precision.value)

@@ -11,9 +11,8 @@ from pathlib import Path
 import allure
 import pytest
 from parse import with_pattern
-from pytest_bdd import given, parsers, then
+from pytest_bdd import given, then
 
-from steps._phrases import TYPES
 from visionspec.baseline import (
     BaselineComparison,
     improvement_verdict,
@@ -23,9 +22,11 @@ from visionspec.baseline import (
     recall_drop_verdict,
 )
 from visionspec.checkpoints import previous_checkpoint
-from visionspec.errors import ModelError
+from visionspec.errors import GoalPhraseError, ModelError
 from visionspec.evaluation import DetectionResult
-from visionspec.pytest_plugin import assert_goal
+from visionspec.goals.verdict import DEFAULT_LEVEL
+from visionspec.pytest_plugin.outcomes import assert_goal
+from visionspec.pytest_plugin.steps._phrases import Phrase, phrase
 from visionspec.report.evidence import contact_sheet
 from visionspec.report.tables import key_value_table
 from visionspec.runtime.card import Task
@@ -44,8 +45,16 @@ def _points(text: str) -> str:
     return text  # converted inside the step, so a bad number is a broken step, not "not found"
 
 
-def _phrase(pattern: str) -> parsers.parse:
-    return parsers.parse(pattern, extra_types={**TYPES, "Points": _points})
+def _confident(confidence: float | None) -> bool:
+    """Baseline goals judge the paired difference's 95% interval; another level would be a different question."""
+    if confidence not in (None, DEFAULT_LEVEL):
+        raise GoalPhraseError(f"a baseline goal is judged at 95% confidence only, not {confidence:.0%}; "
+                              'write "with 95% confidence" or leave it out')
+    return confidence is not None
+
+
+def _phrase(pattern: str) -> Phrase:
+    return phrase(pattern, {"Points": _points})
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -96,13 +105,13 @@ def _opened_baseline(models: dict[Path, ModelSession], workbench: Workbench, pat
     return model
 
 
-@given(_phrase('the baseline detector "{checkpoint:Text}"'), target_fixture="baseline_detector")
+@given(_phrase('the baseline detector "{checkpoint:Checkpoint}"'), target_fixture="baseline_detector")
 def named_baseline_detector(
     checkpoint: str, workbench: Workbench, baseline_models: dict[Path, ModelSession]
 ) -> ModelSession:
     """The detector the candidate is compared with, object by object.
 
-    Example: Given the baseline detector "models/balloon-detector/checkpoints/epoch-04.onnx"
+    Example: Given the baseline detector "models/balloon-detector/checkpoints/epoch-16.onnx"
     """
     return _opened_baseline(baseline_models, workbench, Path(checkpoint))
 
@@ -152,11 +161,11 @@ def _attach_flips(comparison: BaselineComparison, request: pytest.FixtureRequest
 
 
 @then(
-    _phrase("the recall should not drop by more than {drop:Points} against the baseline{confident:Confidence}"),
+    _phrase("the recall should not drop by more than {drop:Points} against the baseline{confidence:Confidence}"),
     converters={"drop": parse_points},
 )
 def recall_should_not_drop(
-    drop: float, confident: bool, baseline_comparison: BaselineComparison, request: pytest.FixtureRequest
+    drop: float, confidence: float | None, baseline_comparison: BaselineComparison, request: pytest.FixtureRequest
 ) -> None:
     """Recall of the candidate minus the baseline's, on the same objects (paired; 95% interval shown).
 
@@ -165,21 +174,22 @@ def recall_should_not_drop(
     _attach_flips(baseline_comparison, request)
     noun = baseline_comparison.candidate.scope.noun
     change = baseline_comparison.recall_change()
-    verdict = recall_drop_verdict(change, noun, drop, confident=confident)
+    verdict = recall_drop_verdict(change, noun, drop, confident=_confident(confidence))
     _attach_html(recall_change_table({noun: change}, [verdict]), "recall change")
     assert_goal(request, verdict)
 
 
 @then(
     _phrase(
-        "no {attribute:Word} should lose more than {drop:Points} of recall against the baseline{confident:Confidence}"
+        "no {attribute:Attribute} should lose more than {drop:Points} of recall against the baseline"
+        "{confidence:Confidence}"
     ),
     converters={"drop": parse_points},
 )
 def no_value_should_lose_recall(
     attribute: str,
     drop: float,
-    confident: bool,
+    confidence: float | None,
     baseline_comparison: BaselineComparison,
     request: pytest.FixtureRequest,
 ) -> None:
@@ -190,7 +200,7 @@ def no_value_should_lose_recall(
     _attach_flips(baseline_comparison, request)
     changes = baseline_comparison.recall_change_by(attribute)
     noun = baseline_comparison.candidate.scope.noun
-    verdicts = per_value_verdicts(changes, noun, drop, confident=confident)
+    verdicts = per_value_verdicts(changes, noun, drop, confident=_confident(confidence))
     _attach_html(recall_change_table({f"{value} {noun}": change for value, change in changes.items()}, verdicts),
                  f"recall change by {attribute}")
     assert_goal(request, *verdicts)
@@ -203,7 +213,7 @@ def map_should_improve(figure: str, baseline_comparison: BaselineComparison, req
     Example: Then the box mAP@.50 should improve on the baseline
     """
     _attach_flips(baseline_comparison, request)
-    at_50 = figure == "mAP@.50"
+    at_50 = figure.lower() == "map@.50"
     candidate = baseline_comparison.candidate.mean_average_precision(at_50=at_50)
     baseline = baseline_comparison.baseline.mean_average_precision(at_50=at_50)
     verdict = improvement_verdict(

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from pytest_bdd import given
 
-from steps._phrases import phrase
 from visionspec.datasets.registry import DatasetRegistry
+from visionspec.pytest_plugin.steps._phrases import phrase
 from visionspec.scope import Scope
 
 
-@given(phrase('data set "{dataset_id}"'), target_fixture="scope")
+@given(phrase('data set "{dataset_id:DatasetId}"'), target_fixture="scope")
 def data_set(dataset_id: str, dataset_registry: DatasetRegistry) -> Scope:
     """The data set the goals are judged on, verified against its manifest and promised counts.
 
@@ -18,36 +18,36 @@ def data_set(dataset_id: str, dataset_registry: DatasetRegistry) -> Scope:
     return Scope.whole(dataset_registry.load(dataset_id))
 
 
-@given(phrase("only the images with {things:Word}"), target_fixture="scope")
+@given(phrase("only the {pictures:Pictures} with {things:Things}"), target_fixture="scope")
 def images_with(things: str, scope: Scope) -> Scope:
-    """Only the images that show at least one object of this class.
+    """Only the images that show at least one object of this class (needs: Given data set).
 
     Example: Given only the images with balloons
     """
     return scope.images(with_objects=True, word=things)
 
 
-@given(phrase("only the images without {things:Word}"), target_fixture="scope")
+@given(phrase("only the {pictures:Pictures} without {things:Things}"), target_fixture="scope")
 def images_without(things: str, scope: Scope) -> Scope:
-    """Only the images that show no object of this class (false alarms are judged here).
+    """Only the images that show no object of this class: false alarms are judged here (needs: Given data set).
 
     Example: Given only the images without balloons
     """
     return scope.images(with_objects=False, word=things)
 
 
-@given(phrase("only the {kind:Word} {things:Word}"), target_fixture="scope")
+@given(phrase("only the {kind:Kind} {things:Things}"), target_fixture="scope")
 def objects_of_kind(kind: str, things: str, scope: Scope) -> Scope:
-    """Only the objects with this attribute value (small, occluded, truncated, red, ...).
+    """Only the objects with this attribute value or size; see docs/goals.md for what each figure does on it.
 
     Example: Given only the small balloons
     """
     return scope.of_class(things).narrowed_by_word(kind)
 
 
-@given(phrase("only the {things:Word} whose {attribute:Word} is {value:Word}"), target_fixture="scope")
+@given(phrase("only the {things:Things} whose {attribute:Attribute} is {value:Value}"), target_fixture="scope")
 def objects_whose(things: str, attribute: str, value: str, scope: Scope) -> Scope:
-    """Only the objects whose declared attribute has this value.
+    """Only the objects whose declared attribute has this value (needs: Given data set).
 
     Example: Given only the balloons whose colour is red
     """

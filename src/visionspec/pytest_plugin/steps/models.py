@@ -1,4 +1,8 @@
-"""Steps about the models under test and when their outputs count."""
+"""Steps about the models under test and when their outputs count.
+
+A scenario that names no model judges the candidate ones (``--detector`` / ``--colour-model``, else the
+project's newest checkpoints).
+"""
 
 from __future__ import annotations
 
@@ -6,44 +10,46 @@ from pathlib import Path
 
 from pytest_bdd import given
 
-from steps._phrases import QUANTITY, phrase
 from visionspec.goals import Quantity
+from visionspec.pytest_plugin.steps._phrases import QUANTITY, phrase
 from visionspec.runtime.session import ModelSession
 from visionspec.workbench import Workbench
 
 
-@given(phrase("the candidate detector"), target_fixture="detector")
+@given(phrase("the candidate {model:DetectorWord}"), target_fixture="detector")
 def candidate_detector(workbench: Workbench, candidate_detector_path: Path) -> ModelSession:
-    """The detector under test: `--detector`, else the newest reference checkpoint.
+    """The detector under test: `--detector`, else the newest checkpoint of the project's detector.
 
     Example: Given the candidate detector
     """
-    return workbench.model(candidate_detector_path)
+    model = workbench.model(candidate_detector_path)
+    workbench.candidate_detector = model
+    return model
 
 
-@given(phrase('the detector "{checkpoint:Text}"'), target_fixture="detector")
+@given(phrase('the detector "{checkpoint:Checkpoint}"'), target_fixture="detector")
 def named_detector(checkpoint: str, workbench: Workbench) -> ModelSession:
     """A particular detector checkpoint (an ONNX file with a model card).
 
-    Example: Given the detector "models/balloon-detector/checkpoints/epoch-01.onnx"
+    Example: Given the detector "models/balloon-detector/checkpoints/epoch-16.onnx"
     """
     return workbench.model(Path(checkpoint))
 
 
 @given(phrase("the candidate colour model"), target_fixture="colour_model")
 def candidate_colour_model(workbench: Workbench, candidate_colour_model_path: Path) -> ModelSession:
-    """The colour model under test: `--colour-model`, else the newest reference checkpoint.
+    """The colour model under test: `--colour-model`, else the newest checkpoint of the project's classifier.
 
     Example: Given the candidate colour model
     """
     return workbench.model(candidate_colour_model_path)
 
 
-@given(phrase('the colour model "{checkpoint:Text}"'), target_fixture="colour_model")
+@given(phrase('the colour model "{checkpoint:Checkpoint}"'), target_fixture="colour_model")
 def named_colour_model(checkpoint: str, workbench: Workbench) -> ModelSession:
     """A particular colour model checkpoint.
 
-    Example: Given the colour model "models/balloon-colour/checkpoints/epoch-01.onnx"
+    Example: Given the colour model "models/balloon-colour/checkpoints/epoch-04.onnx"
     """
     return workbench.model(Path(checkpoint))
 
