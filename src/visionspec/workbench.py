@@ -68,11 +68,11 @@ class Workbench:
         # short: Allure and pytest print step arguments; the arrays would take seconds
         return f"Workbench({self.device.value}, {self.backend.name}, {len(self._models)} models)"
 
-    def model(self, path: Path) -> ModelSession:
-        """The model at ``path``, opened (and checked against its card) once per run."""
+    def model(self, path: Path, card: Path | None = None) -> ModelSession:
+        """The model at ``path``, opened (and checked against its card, ``card`` or the one found) once per run."""
         resolved = path.resolve()
         if resolved not in self._models:
-            self._models[resolved] = open_model(resolved, device=self.device, threads=self.threads)
+            self._models[resolved] = open_model(resolved, card_path=card, device=self.device, threads=self.threads)
         return self._models[resolved]
 
     @property

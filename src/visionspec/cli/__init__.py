@@ -24,6 +24,7 @@ EXIT_BROKEN = 2
 # Command modules (``visionspec.cli.<name>``, each with ``register(subparsers)`` that sets ``handler`` on its
 # parser) and the help line each registers, in the order ``--help`` lists them; a test checks they agree.
 COMMANDS: dict[str, str] = {
+    "init": "scaffold a visionspec project in the current folder",
     "run": "run the goals; write Allure results (and the report)",
     "demo": "build the data, judge the reference checkpoints, write the report",
     "report": "make the Allure report: one self-contained HTML file (printed) plus a directory build keeping history",

@@ -37,6 +37,8 @@ def register(subparsers: Any) -> None:
 def add_run_options(parser: argparse.ArgumentParser) -> None:
     """Options shared by ``run`` and ``checkpoints``."""
     parser.add_argument("--detector", type=Path, metavar="ONNX", help="detector checkpoint (default: newest)")
+    parser.add_argument("--card", type=Path, metavar="CARD",
+                        help="the detector's model card (default: x.yaml beside x.onnx, then models/<name>/model.yaml)")
     parser.add_argument("--colour-model", type=Path, metavar="ONNX", help="colour model checkpoint (default: newest)")
     parser.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
     parser.add_argument("-m", dest="markers", metavar="TAGS", help="only scenarios with these tags (pytest -m)")
@@ -53,22 +55,27 @@ def add_run_options(parser: argparse.ArgumentParser) -> None:
 def pytest_arguments(args: argparse.Namespace, *, features: list[Path], results: Path,
                      checkpoint: str | None = None, build_order: int | None = None) -> list[str]:
     """The pytest command line for one run of the goals."""
-    features = features or [DEFAULT_FEATURES]
+    from visionspec.project import find_project
+
+    root = find_project().root
+    features = features or [root / DEFAULT_FEATURES]
     for feature in features:
         if not feature.exists():
             raise VisionSpecError(f"{feature}: no such feature file or folder; fix: name .feature files or folders "
                                   f"(default: {DEFAULT_FEATURES}/ of the project folder)")
-    # The project folder is the working directory, wherever the feature files lie: pytest would otherwise
-    # look for its configuration above the feature paths. Every value as --option=value, for the same reason.
-    config = next((Path(name) for name in _PYTEST_CONFIGS if Path(name).is_file()), None)
-    arguments = [*(str(feature) for feature in features), f"--rootdir={Path.cwd()}",
+    # The project folder (the config's, else the working directory), wherever the feature files lie: pytest would
+    # otherwise look for its configuration above the feature paths. Every value as --option=value, likewise.
+    config = next((root / name for name in _PYTEST_CONFIGS if (root / name).is_file()), None)
+    arguments = [*(str(feature) for feature in features), f"--rootdir={root}",
                  *([f"--config-file={config}"] if config else []), "-p", "no:cacheprovider",
                  "-p", "visionspec.pytest_plugin", f"--device={args.device}",
                  f"--alluredir={results}", f"--summary-json={results / 'summary.json'}",
-                 "-o", "junit_family=xunit1", "-q", "--tb=short"]
+                 "-o", "junit_family=xunit1", "-q", "--tb=short",
+                 "-W", "ignore::pytest.PytestAssertRewriteWarning"]  # the plugin is imported before pytest starts
     if args.markers:
         arguments += ["-m", args.markers]  # a tag expression, never a path
-    options = {"--detector": args.detector, "--colour-model": args.colour_model, "--datasets": args.datasets,
+    options = {"--detector": args.detector, "--card": getattr(args, "card", None),
+               "--colour-model": args.colour_model, "--datasets": args.datasets,
                "--junitxml": args.junit, "--cucumberjson": args.cucumber_json,
                "--checkpoint-name": checkpoint, "--build-order": build_order}
     for flag, value in options.items():
@@ -108,7 +115,23 @@ def say_waiting(line: str) -> None:
     print(f"visionspec: {line}", file=sys.stderr, flush=True)
 
 
+def apply_project(args: argparse.Namespace) -> Path:
+    """Fill what the command line leaves open from the project config; returns the project folder."""
+    from visionspec.project import find_project
+
+    project = find_project()
+    if project.source is not None:
+        if args.results == DEFAULT_RESULTS:
+            args.results = project.results
+        if not args.features:
+            args.features = [path for path in project.features if path.exists()] or list(project.features)
+        if args.datasets is None:
+            args.datasets = project.datasets
+    return project.root
+
+
 def run_command(args: argparse.Namespace) -> int:
+    apply_project(args)
     with held_results(args.results, wait_s=args.lock_timeout, on_wait=say_waiting):
         status = run_goals(pytest_arguments(args, features=list(args.features), results=args.results), args.results)
         if args.report is not None:

@@ -22,6 +22,7 @@ import pytest
 
 from visionspec.errors import VisionSpecError
 from visionspec.goals.verdict import ExitCode, Status
+from visionspec.project import ProjectConfig, find_project
 from visionspec.pytest_plugin import compat
 from visionspec.pytest_plugin.catalogue import closest_phrases, step_catalogue, unknown_step_message
 from visionspec.pytest_plugin.outcomes import (
@@ -50,6 +51,7 @@ pytest_plugins = [
 SCENARIO_ID_PROPERTY = "visionspec-scenario"
 GOAL_PROPERTY = "visionspec-goal"
 OUTCOMES_KEY = pytest.StashKey[RunOutcomes]()
+PROJECT_KEY = pytest.StashKey[ProjectConfig]()
 WORKBENCH_KEY = pytest.StashKey[Workbench]()
 _UNKNOWN_STEPS_KEY = pytest.StashKey[list[str]]()
 _STEPS_DONE_KEY = pytest.StashKey[int]()
@@ -62,10 +64,11 @@ _ANSI = re.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]|[\x00-\x08\x0b-\x1f\x7f]")
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("visionspec", "visionspec: models, data and devices under test")
     group.addoption("--detector", metavar="ONNX", help="detector checkpoint under test (default: newest in models/)")
+    group.addoption("--card", metavar="CARD", help="the candidate detector's model card (default: found beside it)")
     group.addoption("--colour-model", metavar="ONNX", help="colour model checkpoint under test (default: newest)")
     group.addoption("--device", choices=("auto", "cpu", "cuda"), default="auto", help="execution device")
     group.addoption("--datasets", metavar="DIR", help="data set folder (default: $VISIONSPEC_DATASETS or ./datasets)")
-    group.addoption("--models", metavar="DIR", default="models", help="model registry folder")
+    group.addoption("--models", metavar="DIR", help="model registry folder (default: the config's, else ./models)")
     group.addoption("--summary-json", metavar="PATH", help="write the goal-by-goal summary as JSON")
     group.addoption("--checkpoint-name", metavar="NAME",
                     help="the checkpoint the report's trend reads by (default: the candidate detector's file name)")
@@ -74,6 +77,10 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 def pytest_configure(config: pytest.Config) -> None:
     config.stash[OUTCOMES_KEY] = RunOutcomes()
+    project = find_project(config.invocation_params.dir)
+    config.stash[PROJECT_KEY] = project
+    for tag in project.tags:
+        config.addinivalue_line("markers", f"{tag}: a tag of the project's config")
     compat.install_allure_fixes()
 
 
@@ -154,6 +161,7 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 # --- Gherkin tags and rules as Allure labels -------------------------------------------------------
 
 
+@pytest.hookimpl(tryfirst=True)
 def pytest_bdd_apply_tag(tag: str, function: Any) -> bool | None:
     name, sep, value = tag.partition(":")
     if not sep or name not in _LABEL_TAGS:
@@ -206,8 +214,10 @@ def pytest_bdd_after_step(request: pytest.FixtureRequest, step: Any, **_: Any) -
 
 @pytest.hookimpl(trylast=True)
 def pytest_bdd_after_scenario(request: pytest.FixtureRequest, scenario: Any, **_: Any) -> None:
-    if request.node.stash.get(_STEPS_DONE_KEY, 0) < len(scenario.steps):
-        return  # a step raised (or skipped the scenario): that is the scenario's outcome
+    if request.node.stash.get(_STEPS_DONE_KEY, 0) < len(scenario.steps) or not isinstance(
+        request.node.parent, FeatureFile
+    ):
+        return  # a step raised (or skipped the scenario), or a scenario bound by someone else's own module
     verdicts = list(request.node.stash.get(VERDICTS_KEY, []))
     if not verdicts:
         raise NoGoal('the scenario states no goal, so it cannot be met; fix: add a "Then" goal '

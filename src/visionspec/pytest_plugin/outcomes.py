@@ -13,6 +13,7 @@ import pytest
 
 from visionspec.goals.verdict import ExitCode, Status, Verdict
 from visionspec.report.attach import attach_verdicts
+from visionspec.report.decision import ScenarioRecord
 
 VERDICTS_KEY = pytest.StashKey[list[Verdict]]()
 STEP_VERDICTS_KEY = pytest.StashKey[list[Verdict]]()
@@ -56,6 +57,9 @@ class ScenarioOutcome:
         status: met, missed, broken or skipped.
         verdicts: every goal judged, in order (also those after a miss).
         message: why it is broken, or the precondition it missed (empty when its goals say it all).
+        feature: the feature's name.
+        rule: the Rule's name, or empty.
+        tags: its Gherkin tags without ``@``, the feature's and the rule's included, sorted.
     """
 
     name: str
@@ -63,10 +67,14 @@ class ScenarioOutcome:
     status: Status
     verdicts: list[Verdict] = field(default_factory=list)
     message: str = ""
+    feature: str = ""
+    rule: str = ""
+    tags: tuple[str, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         """Plain data for summary.json."""
-        return {"name": self.name, "nodeid": self.nodeid, "status": self.status.value,
+        return {"name": self.name, "nodeid": self.nodeid, "feature": self.feature, "rule": self.rule,
+                "tags": list(self.tags), "status": self.status.value,
                 "goals": [verdict.message for verdict in self.verdicts], "message": self.message,
                 "verdicts": [verdict.to_dict() for verdict in self.verdicts]}
 
@@ -74,7 +82,14 @@ class ScenarioOutcome:
     def from_dict(cls, data: dict[str, Any]) -> ScenarioOutcome:
         """The outcome ``to_dict`` wrote."""
         return cls(str(data["name"]), str(data.get("nodeid", "")), Status(data["status"]),
-                   [Verdict.from_dict(verdict) for verdict in data.get("verdicts", [])], str(data.get("message", "")))
+                   [Verdict.from_dict(verdict) for verdict in data.get("verdicts", [])], str(data.get("message", "")),
+                   str(data.get("feature", "")), str(data.get("rule", "")),
+                   tuple(str(tag) for tag in data.get("tags", ())))
+
+    def record(self) -> ScenarioRecord:
+        """The scenario as the decision reads it."""
+        return ScenarioRecord(self.name, self.feature, self.rule, self.tags, self.status, tuple(self.verdicts),
+                              self.message)
 
 
 @dataclass

@@ -83,9 +83,9 @@ def _value(text: str) -> str:
     return text
 
 
-@with_pattern(r"images|pictures")
+@with_pattern(r"images?|pictures?")
 def _pictures(text: str) -> str:
-    """images | pictures"""
+    """image(s) | picture(s)"""
     return text
 
 

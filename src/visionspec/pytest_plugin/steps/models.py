@@ -17,12 +17,14 @@ from visionspec.workbench import Workbench
 
 
 @given(phrase("the candidate {model:DetectorWord}"), target_fixture="detector")
-def candidate_detector(workbench: Workbench, candidate_detector_path: Path) -> ModelSession:
-    """The detector under test: `--detector`, else the newest checkpoint of the project's detector.
+def candidate_detector(
+    workbench: Workbench, candidate_detector_path: Path, candidate_detector_card: Path | None
+) -> ModelSession:
+    """The detector under test: `--detector`, else the config's, else the newest checkpoint of the project's detector.
 
     Example: Given the candidate detector
     """
-    model = workbench.model(candidate_detector_path)
+    model = workbench.model(candidate_detector_path, card=candidate_detector_card)
     workbench.candidate_detector = model
     return model
 
