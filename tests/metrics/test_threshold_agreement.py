@@ -13,10 +13,12 @@ import pytest
 from pycoco_reference import Problem, coco_dicts, random_problem, run_pycocotools
 
 from visionspec.metrics import DetectionOutcome, ThresholdMatches, count_matches, counts_at, match_at
+from visionspec.metrics.results import Area
 
 
-def _expected_from_pycocotools(problem: Problem, score: float, iou: float) -> dict[str, np.ndarray]:
-    """pycocotools' outcome of every detection and object, in visionspec's row terms."""
+def _expected_from_pycocotools(problem: Problem, score: float, iou: float,
+                               area: Area = Area.ALL) -> dict[str, np.ndarray]:
+    """pycocotools' outcome of every detection and object in one area range (``areaRng``), in visionspec's rows."""
     gt, results = coco_dicts(problem, id_shift=1)
     kept_rows = np.flatnonzero(problem.detections.scores >= score)
     evaluator = run_pycocotools(gt, [results[row] for row in kept_rows], iou_thresholds=[iou])
@@ -27,7 +29,7 @@ def _expected_from_pycocotools(problem: Problem, score: float, iou: float) -> di
     matched_by = np.full(len(problem.ground_truth), -1)
     ignored = np.zeros(len(problem.ground_truth), dtype=bool)
     for record in evaluator.evalImgs:
-        if record is None or record["aRng"] != [0, 1e10]:
+        if record is None or record["aRng"] != _PYCOCO_RANGES[area]:
             continue
         for j, detection_id in enumerate(record["dtIds"]):
             row = kept_rows[detection_id - 1]
@@ -44,10 +46,31 @@ def _expected_from_pycocotools(problem: Problem, score: float, iou: float) -> di
     return {"outcomes": outcomes, "matched_to": matched_to, "matched_by": matched_by, "ignored": ignored}
 
 
-def _matches(problem: Problem, score: float, iou: float) -> ThresholdMatches:
+_PYCOCO_RANGES = {Area.ALL: [0, 1e10], Area.SMALL: [0, 32**2], Area.MEDIUM: [32**2, 96**2],
+                  Area.LARGE: [96**2, 1e10]}
+
+
+def _matches(problem: Problem, score: float, iou: float, area: Area = Area.ALL) -> ThresholdMatches:
     return match_at(
-        problem.ground_truth, problem.image_ids, problem.category_ids, problem.detections, score=score, iou=iou
+        problem.ground_truth, problem.image_ids, problem.category_ids, problem.detections, score=score, iou=iou,
+        area=area,
     )
+
+
+@pytest.mark.parametrize("area", [Area.SMALL, Area.MEDIUM, Area.LARGE])
+@pytest.mark.parametrize(("seed", "score"), [(11, 0.0), (12, 0.4), (13, 0.6)])
+def test_every_match_in_a_size_range_agrees_with_pycocotools_area_range(seed: int, score: float, area: Area) -> None:
+    # the rule a size slice ("only the small balloons") follows: detections matched to objects outside the
+    # range are ignored; unmatched detections count only when their own box lies in it (pycocotools' areaRng)
+    problem = random_problem(seed, grid=seed % 2 == 0)
+    expected = _expected_from_pycocotools(problem, score, 0.5, area)
+
+    ours = _matches(problem, score, 0.5, area)
+
+    np.testing.assert_array_equal(ours.detection_outcomes, expected["outcomes"])
+    np.testing.assert_array_equal(ours.ground_truth_matched_by, expected["matched_by"])
+    np.testing.assert_array_equal(ours.ground_truth_ignored, expected["ignored"])
+    assert (ours.detection_outcomes == DetectionOutcome.IGNORED).any()
 
 
 @pytest.mark.parametrize(
