@@ -128,7 +128,9 @@ def test_precision_recall_f1_and_map_on_size_slices_agree_with_independent_code(
     assert result.mean_average_precision(at_50=False).value == pytest.approx(cells[cells > -1].mean(), abs=1e-12)
 
 
-def test_an_image_slice_counts_every_detection_on_its_images(world: tuple[dict[str, object], Detections, Scope]) -> None:
+def test_an_image_slice_counts_every_detection_on_its_images(
+    world: tuple[dict[str, object], Detections, Scope]
+) -> None:
     coco, detections, whole = world
     empty = whole.images(with_objects=False, word="balloons")
     result = DetectionResult.on(empty, detections, Thresholds(SCORE, 0.5))
