@@ -131,13 +131,14 @@ def test_precision_recall_f1_and_map_on_size_slices_agree_with_independent_code(
 def test_an_image_slice_counts_every_detection_on_its_images(
     world: tuple[dict[str, object], Detections, Scope]
 ) -> None:
-    coco, detections, whole = world
+    _, detections, whole = world
     empty = whole.images(with_objects=False, word="balloons")
     result = DetectionResult.on(empty, detections, Thresholds(SCORE, 0.5))
     on_empty = int(((detections.image_ids > 40) & (detections.scores >= SCORE)).sum())
     assert on_empty > 0
     assert (result.precision().count, result.precision().total) == (0, on_empty)
-    flagged = len({int(i) for i, s in zip(detections.image_ids, detections.scores, strict=True) if i > 40 and s >= SCORE})
+    kept = zip(detections.image_ids, detections.scores, strict=True)
+    flagged = len({int(i) for i, s in kept if i > 40 and s >= SCORE})
     assert result.images_with_detection().count == flagged
 
 
