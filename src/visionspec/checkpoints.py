@@ -33,8 +33,8 @@ from pathlib import Path
 from typing import Any, Literal
 
 from visionspec.errors import ModelError, VisionSpecError
+from visionspec.goals.verdict import ExitCode, Verdict
 from visionspec.goals.verdict import Unit as VerdictUnit
-from visionspec.goals.verdict import Verdict
 
 REFERENCE_DETECTOR = "balloon-detector"
 REFERENCE_COLOUR_MODEL = "balloon-colour"
@@ -49,7 +49,6 @@ TREND_FILE = "trend.json"
 TREND_TEST_NAME = "Trend across checkpoints"
 TREND_FORMAT = 1
 
-EXIT_MET, EXIT_MISSED, EXIT_BROKEN = 0, 1, 2
 
 
 def natural_key(path: Path) -> tuple[object, ...]:
@@ -326,9 +325,9 @@ def sequence_exit_code(codes: Sequence[int]) -> int:
         >>> sequence_exit_code([1, 1, 0]), sequence_exit_code([0, 1]), sequence_exit_code([2, 0])
         (0, 1, 2)
     """
-    if any(code not in (EXIT_MET, EXIT_MISSED) for code in codes):
-        return EXIT_BROKEN
-    return codes[-1] if codes else EXIT_MET
+    if any(code not in (ExitCode.MET, ExitCode.MISSED) for code in codes):
+        return ExitCode.BROKEN
+    return codes[-1] if codes else ExitCode.MET
 
 
 def judge_sequence(

@@ -17,10 +17,6 @@ from importlib import import_module
 from visionspec import __version__
 from visionspec.errors import VisionSpecError
 
-EXIT_OK = 0
-EXIT_GOAL_MISSED = 1
-EXIT_BROKEN = 2
-
 # Command modules (``visionspec.cli.<name>``, each with ``register(subparsers)`` that sets ``handler`` on its
 # parser) and the help line each registers, in the order ``--help`` lists them; a test checks they agree.
 COMMANDS: dict[str, str] = {
@@ -73,15 +69,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(arguments[:split])
     args.passthrough = arguments[split + 1 :]
     handler: Handler = args.handler
+    from visionspec.goals.verdict import ExitCode  # after parsing: `--help` stays a light start
+
     try:
         return handler(args)
     except VisionSpecError as err:
         print(f"visionspec: error: {err}", file=sys.stderr)
-        return EXIT_BROKEN
+        return ExitCode.BROKEN
     except BrokenPipeError:
         # the reader went away (`visionspec steps | head`): stop quietly, as Unix tools do
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        return EXIT_OK
+        return ExitCode.MET
     except OSError as err:
         # a file that could not be read or written (full or read-only disk) where no command translated it:
         # the suite could not judge (exit 2), never a traceback or exit 1 ("the model got worse")
@@ -89,7 +87,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         from visionspec.files import write_problem  # here: tempfile and shutil would slow every start
 
         print(f"visionspec: error: {where}{write_problem(err)}", file=sys.stderr)
-        return EXIT_BROKEN
+        return ExitCode.BROKEN
     except KeyboardInterrupt:
         print("visionspec: interrupted", file=sys.stderr)
         return 130

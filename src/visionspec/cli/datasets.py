@@ -14,9 +14,7 @@ from visionspec.datasets.paths import SPEC_FILE
 from visionspec.datasets.registry import DatasetRegistry, rebuild_fix
 from visionspec.datasets.spec import DatasetSpec, Expect
 from visionspec.errors import DatasetError
-
-EXIT_OK = 0
-EXIT_BROKEN = 2
+from visionspec.goals.verdict import ExitCode
 
 
 def register(subparsers: Any) -> None:
@@ -81,11 +79,11 @@ def list_command(args: argparse.Namespace) -> int:
                      "yes" if registry.is_built(dataset_id) else "no"))
     if len(rows) == 1:
         print(f"no data sets under {registry.root}")
-        return EXIT_OK
+        return ExitCode.MET
     widths = [max(len(row[column]) for row in rows) for column in range(3)]
     for row in rows:
         print(f"{row[0]:<{widths[0]}}  {row[1]:<{widths[1]}}  {row[2]:>{widths[2]}}  {row[3]}")
-    return EXIT_OK
+    return ExitCode.MET
 
 
 def build_command(args: argparse.Namespace) -> int:
@@ -112,7 +110,7 @@ def verify_command(args: argparse.Namespace) -> int:
     if args.json:
         report = registry.verify(args.dataset_id)
         print(json.dumps(report.to_dict(), indent=2))
-        return EXIT_OK if report.ok else EXIT_BROKEN
+        return ExitCode.MET if report.ok else ExitCode.BROKEN
     return _verify_and_print(registry, args.dataset_id)
 
 
@@ -133,7 +131,7 @@ def _verify_and_print(registry: DatasetRegistry, dataset_id: str) -> int:
     if not report.ok:
         raise DatasetError(report.refusal(registry.folder(dataset_id) / SPEC_FILE, rebuild_fix(dataset_id)))
     print(f"verified: the files match the manifest and the counts match expect ({len(spec.expect.items())} promised)")
-    return EXIT_OK
+    return ExitCode.MET
 
 
 def format_counts(found: Expect) -> str:

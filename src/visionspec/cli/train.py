@@ -9,8 +9,7 @@ from importlib import import_module
 from pathlib import Path
 from typing import Any
 
-EXIT_OK = 0
-EXIT_BROKEN = 2
+from visionspec.goals.verdict import ExitCode
 
 # model kind -> (recipe module, its training function, the model's name)
 _KINDS = {
@@ -95,7 +94,7 @@ def train_command(args: argparse.Namespace) -> int:
             raise
         print(f"visionspec: error: `visionspec train` needs the training extra ({err.name} is not installed); "
               "fix: pip install 'visionspec[train]'", file=sys.stderr)
-        return EXIT_BROKEN
+        return ExitCode.BROKEN
     options = loop.TrainOptions(
         epochs=args.epochs,
         seed=args.seed,
@@ -114,4 +113,4 @@ def train_command(args: argparse.Namespace) -> int:
         print(json.dumps(report.to_dict()) if args.json else str(report), flush=True)
 
     getattr(recipe, function_name)(options, progress)
-    return EXIT_OK
+    return ExitCode.MET
