@@ -4,7 +4,7 @@
 - ``--results`` on a folder with someone's files is refused; on visionspec's own folder only its own files go;
 - two concurrent runs on one results folder: the second waits, and each run's results are whole when it ends;
 - a full or read-only results disk is exit 2 naming the folder and the fix, without a traceback or a ``.tmp``;
-- a prediction cache that cannot be written is a warning line on stderr of the run;
+- a prediction cache that cannot be written is a warning line of the run (terminal and summary.json);
 - ``watch`` judges again a file it judged half-written once the file is complete.
 """
 
@@ -244,12 +244,14 @@ def test_a_cache_that_cannot_be_written_is_a_warning_of_the_run(
     (project / "in-the-way").write_text("a file where the cache folder should be", encoding="utf-8")
     monkeypatch.setenv("VISIONSPEC_CACHE", str(project / "in-the-way" / "cache"))
     assert main(["run", "--results", "results", EPOCH_10]) == 0  # the verdicts stand
-    warnings = [line for line in capsys.readouterr().err.splitlines() if line.startswith("visionspec: warning:")]
+    warnings = [line for line in capsys.readouterr().out.splitlines() if line.startswith("WARNING ")]
     assert len(warnings) == 1
-    assert warnings[0].startswith(f"visionspec: warning: the prediction cache in {project / 'in-the-way' / 'cache'} "
+    assert warnings[0].startswith(f"WARNING the prediction cache in {project / 'in-the-way' / 'cache'} "
                                   "could not be written (1 entry; ")
     assert warnings[0].endswith("the next run computes these predictions again; fix: free space or make the folder "
                                 "writable, or point VISIONSPEC_CACHE at another folder")
+    summary = json.loads((project / "results" / "summary.json").read_text(encoding="utf-8"))
+    assert summary["warnings"] == [warnings[0].removeprefix("WARNING ")]
 
 
 # --- 7. watch keys what it judged by content ----------------------------------------------------------

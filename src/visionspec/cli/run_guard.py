@@ -9,7 +9,6 @@ which turns it into a ``ResultsError`` naming the folder and the fix.
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Generator
 from typing import Any
 
@@ -33,11 +32,3 @@ class RunGuard:
     def pytest_internalerror(self, excinfo: Any) -> None:
         if isinstance(excinfo.value, OSError) and self.write_error is None:
             self.write_error = excinfo.value
-
-    def pytest_unconfigure(self, config: pytest.Config) -> None:
-        from visionspec.pytest_plugin import WORKBENCH_KEY
-
-        workbench = config.stash.get(WORKBENCH_KEY, None)
-        warning = None if workbench is None else workbench.cache.write_warning()
-        if warning is not None:
-            print(f"visionspec: warning: {warning}", file=sys.stderr, flush=True)

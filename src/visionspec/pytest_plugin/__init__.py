@@ -21,6 +21,7 @@ import allure
 import pytest
 
 from visionspec.errors import VisionSpecError
+from visionspec.files import write_text_atomic
 from visionspec.goals.verdict import ExitCode, Status
 from visionspec.project import ProjectConfig, find_project
 from visionspec.pytest_plugin import compat
@@ -300,7 +301,15 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     path = session.config.getoption("summary_json")
     if path:
         Path(path).parent.mkdir(parents=True, exist_ok=True)
-        Path(path).write_text(json.dumps(outcomes.to_dict(), indent=2) + "\n", encoding="utf-8")
+        summary = {**outcomes.to_dict(), "warnings": _warnings(session.config)}
+        write_text_atomic(Path(path), json.dumps(summary, indent=2) + "\n")
+
+
+def _warnings(config: pytest.Config) -> list[str]:
+    """What went wrong without changing a verdict (a prediction cache that could not be written)."""
+    workbench = config.stash.get(WORKBENCH_KEY, None)
+    warning = None if workbench is None else workbench.cache.write_warning()
+    return [] if warning is None else [warning]
 
 
 def _write_allure_metadata(config: pytest.Config) -> None:
@@ -340,6 +349,8 @@ def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> Non
     terminalreporter.section("visionspec goals")
     for line in goal_lines(outcomes):
         terminalreporter.write_line(line)
+    for warning in _warnings(config):
+        terminalreporter.write_line(f"WARNING {warning}")
 
 
 __all__ = ["GoalMissed", "assert_goal", "closest_phrases", "goal_lines", "step_catalogue"]
