@@ -41,6 +41,8 @@ def add_run_options(parser: argparse.ArgumentParser) -> None:
                         help="the detector's model card (default: x.yaml beside x.onnx, then models/<name>/model.yaml)")
     parser.add_argument("--colour-model", type=Path, metavar="ONNX", help="colour model checkpoint (default: newest)")
     parser.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
+    parser.add_argument("--backend", choices=("local", "ray"), default=None,
+                        help="where detectors run (default: $VISIONSPEC_BACKEND, the config's backend, else local)")
     parser.add_argument("-m", dest="markers", metavar="TAGS", help="only scenarios with these tags (pytest -m)")
     parser.add_argument("--results", type=Path, default=DEFAULT_RESULTS, metavar="DIR",
                         help="Allure results folder: new, empty or visionspec's own (only its own files are cleaned)")
@@ -75,6 +77,7 @@ def pytest_arguments(args: argparse.Namespace, *, features: list[Path], results:
     if args.markers:
         arguments += ["-m", args.markers]  # a tag expression, never a path
     options = {"--detector": args.detector, "--card": getattr(args, "card", None),
+               "--backend": getattr(args, "backend", None),
                "--colour-model": args.colour_model, "--datasets": args.datasets,
                "--junitxml": args.junit, "--cucumberjson": args.cucumber_json,
                "--checkpoint-name": checkpoint, "--build-order": build_order}

@@ -11,6 +11,7 @@ declaration), keeps Allure step parameters to the phrase's own values and prints
 from __future__ import annotations
 
 import json
+import os
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -38,6 +39,8 @@ from visionspec.pytest_plugin.outcomes import (
     missed_sentences,
 )
 from visionspec.report.allure_files import checkpoint_number, write_categories, write_environment, write_executor
+from visionspec.report.allure_results import tidy_results
+from visionspec.report.decision import write_decision
 from visionspec.workbench import Workbench
 
 pytest_plugins = [
@@ -58,7 +61,8 @@ _UNKNOWN_STEPS_KEY = pytest.StashKey[list[str]]()
 _STEPS_DONE_KEY = pytest.StashKey[int]()
 
 # Tags of the form "@name:value" that become Allure labels instead of pytest markers.
-_LABEL_TAGS = frozenset({"severity", "epic", "feature", "story", "owner", "suite", "tag", "layer"})
+_LABEL_TAGS = frozenset({"severity", "epic", "feature", "owner", "suite", "tag", "layer"})
+TRACKER_URL_ENV = "VISIONSPEC_TRACKER_URL"
 _ANSI = re.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]|[\x00-\x08\x0b-\x1f\x7f]")
 
 
@@ -68,12 +72,17 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--card", metavar="CARD", help="the candidate detector's model card (default: found beside it)")
     group.addoption("--colour-model", metavar="ONNX", help="colour model checkpoint under test (default: newest)")
     group.addoption("--device", choices=("auto", "cpu", "cuda"), default="auto", help="execution device")
+    group.addoption("--backend", choices=("local", "ray"), default=None,
+                    help="where detectors run: local, or ray (Ray Data on the cluster at $RAY_ADDRESS, else a local "
+                    "Ray runtime); default: $VISIONSPEC_BACKEND, else the config's backend, else local")
     group.addoption("--datasets", metavar="DIR", help="data set folder (default: $VISIONSPEC_DATASETS or ./datasets)")
     group.addoption("--models", metavar="DIR", help="model registry folder (default: the config's, else ./models)")
     group.addoption("--summary-json", metavar="PATH", help="write the goal-by-goal summary as JSON")
     group.addoption("--checkpoint-name", metavar="NAME",
                     help="the checkpoint the report's trend reads by (default: the candidate detector's file name)")
     group.addoption("--build-order", type=int, metavar="N", help="position of this run in the trend")
+    group.addoption("--previous-summary", metavar="PATH",
+                    help="the previous checkpoint's summary.json: decision.md tells each story's changes since it")
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -165,6 +174,11 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 @pytest.hookimpl(tryfirst=True)
 def pytest_bdd_apply_tag(tag: str, function: Any) -> bool | None:
     name, sep, value = tag.partition(":")
+    if name == "story" and value:
+        # a backlog item: a link to the team's tracker (Allure "issue" link), or a tag without a tracker
+        url = tracker_url(compat.current_config())
+        (allure.issue(url.format(value), name=value) if url else allure.tag(tag))(function)
+        return True
     if not sep or name not in _LABEL_TAGS:
         config = compat.current_config()
         if tag not in {line.split(":")[0].strip() for line in config.getini("markers")}:
@@ -274,9 +288,12 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
         verdicts = list(item.stash.get(VERDICTS_KEY, ()))
         for verdict in verdicts:
             report.user_properties.append((GOAL_PROPERTY, verdict.message))
+        rule = getattr(template, "rule", None)
+        tags = set() if template is None else {*template.tags, *template.feature.tags, *getattr(rule, "tags", ())}
         item.config.stash[OUTCOMES_KEY].scenarios.append(
             ScenarioOutcome(name, f"{feature_file}::{name}", _status(report, call.excinfo), verdicts,
-                            _message(call.excinfo))
+                            _message(call.excinfo), template.feature.name if template is not None else "",
+                            getattr(rule, "name", "") or "", tuple(sorted(tags)))
         )
 
 
@@ -303,6 +320,7 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         Path(path).parent.mkdir(parents=True, exist_ok=True)
         summary = {**outcomes.to_dict(), "warnings": _warnings(session.config)}
         write_text_atomic(Path(path), json.dumps(summary, indent=2) + "\n")
+    _write_decision(session.config, outcomes)
 
 
 def _warnings(config: pytest.Config) -> list[str]:
@@ -310,6 +328,39 @@ def _warnings(config: pytest.Config) -> list[str]:
     workbench = config.stash.get(WORKBENCH_KEY, None)
     warning = None if workbench is None else workbench.cache.write_warning()
     return [] if warning is None else [warning]
+
+
+def tracker_url(config: pytest.Config) -> str:
+    """The tracker's URL pattern for story tags: the config's ``tracker_url``, else ``$VISIONSPEC_TRACKER_URL``."""
+    project = config.stash.get(PROJECT_KEY, None)
+    return getattr(project, "tracker_url", "") or os.environ.get(TRACKER_URL_ENV, "")
+
+
+def _checkpoint_name(config: pytest.Config) -> str:
+    """The candidate checkpoint's name: ``--checkpoint-name``, else the candidate model's file name."""
+    workbench = config.stash.get(WORKBENCH_KEY, None)
+    if config.getoption("checkpoint_name"):
+        return str(config.getoption("checkpoint_name"))
+    if workbench is None or not workbench.models:
+        return "the candidate"
+    return (workbench.candidate_detector or workbench.models[0]).path.stem
+
+
+def _write_decision(config: pytest.Config, outcomes: RunOutcomes) -> None:
+    """decision.md beside summary.json (else in the Allure results), the report's first entry, CI's job summary."""
+    results = config.getoption("allure_report_dir", None)
+    summary = config.getoption("summary_json")
+    folder = Path(summary).parent if summary else Path(results) if results else None
+    if folder is None:
+        return
+    previous = config.getoption("previous_summary")
+    step_summary = os.environ.get("GITHUB_STEP_SUMMARY")
+    write_decision(folder, _checkpoint_name(config), [scenario.record() for scenario in outcomes.scenarios],
+                   previous_summary=Path(previous) if previous else None, tracker_url=tracker_url(config),
+                   allure_results=Path(results) if results else None,
+                   step_summary=Path(step_summary) if step_summary else None)
+    if results:
+        tidy_results(Path(results))
 
 
 def _write_allure_metadata(config: pytest.Config) -> None:
@@ -323,8 +374,7 @@ def _write_allure_metadata(config: pytest.Config) -> None:
     if workbench is None or not workbench.models:
         return
     write_environment(folder, workbench.environment())
-    candidate = workbench.candidate_detector or workbench.models[0]
-    checkpoint = config.getoption("checkpoint_name") or candidate.path.stem
+    checkpoint = _checkpoint_name(config)
     write_executor(folder, checkpoint, config.getoption("build_order") or checkpoint_number(checkpoint) or 0)
 
 
