@@ -354,3 +354,24 @@ def test_junit_names_scenarios_not_python_functions(project: pytest.Pytester) ->
 """, "--junitxml", "junit.xml")
     junit = (project.path / "junit.xml").read_text(encoding="utf-8")
     assert 'name="Enough balloons are found"' in junit
+
+
+def test_an_outline_is_checked_as_its_examples_render_it(project: pytest.Pytester) -> None:
+    result = run(project, """
+  Scenario Outline: By kind
+    Given only the <kind> balloons
+    When the detector ingests the images
+    Then the recall should be at least <bar>
+
+    Examples:
+      | kind  | bar |
+      | small | 0.8 |
+      | red   | 0.9 |
+""")
+    assert result.ret == 0
+    assert goal_lines(result) == [
+        "MET     By kind [small-0.8]: recall: found 8 of 10 small balloons (80.0%, 95% CI 49.0-94.3%); goal: at least "
+        "0.8; met exactly",
+        "MET     By kind [red-0.9]: recall: found 5 of 5 red balloons (100.0%, 95% CI 56.6-100.0%); goal: at least "
+        "0.9; met with 10.0 points to spare",
+    ]

@@ -50,6 +50,7 @@ pytest_plugins = [
     "visionspec.pytest_plugin.steps.actions",
     "visionspec.pytest_plugin.steps.goals",
     "visionspec.pytest_plugin.steps.baseline",
+    "visionspec.pytest_plugin.steps.service",
 ]
 
 SCENARIO_ID_PROPERTY = "visionspec-scenario"
@@ -159,9 +160,11 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         template = compat.scenario_template(getattr(item, "function", None))
         if template is None:
             continue
-        unknown = [
+        callspec = getattr(item, "callspec", None)
+        example = callspec.params.get("_pytest_bdd_example", {}) if callspec is not None else {}
+        unknown = [  # an outline's steps as its Examples row renders them
             unknown_step_message(step.keyword, step.name, step.line_number)
-            for step in template.steps if not compat.matches_some_step(step)
+            for step in template.render(example).steps if not compat.matches_some_step(step)
         ]
         if unknown:
             item.stash[_UNKNOWN_STEPS_KEY] = unknown
