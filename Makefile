@@ -17,7 +17,7 @@ $(VENV)/.run-installed: pyproject.toml | $(BIN)/python
 
 # everything the tests need: dev tools, the metric references and the training extra (torch)
 $(VENV)/.dev-installed: pyproject.toml | $(BIN)/python
-	$(BIN)/pip install --quiet -e '.[dev,train]'
+	$(BIN)/pip install --quiet -e '.[dev,train,serve]'
 	touch $@ $(VENV)/.run-installed
 
 demo: $(VENV)/.run-installed

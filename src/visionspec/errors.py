@@ -53,6 +53,24 @@ class ResultsError(VisionSpecError):
     """A results, report or cache folder cannot be used: not visionspec's, held by another run, or not writable."""
 
 
+class ServiceError(VisionSpecError):
+    """An analysis service under test failed, could not be reached or answered badly (names the picture and status)."""
+
+
+class UploadError(VisionSpecError):
+    """An upload to ``visionspec serve`` is refused (empty, too large, not a JPEG or PNG, corrupt): a 4xx answer.
+
+    Attributes:
+        status: the HTTP status (400, 413, 415, 422).
+        code: a short machine-readable name of the problem (``empty_upload``, ``too_large``).
+    """
+
+    def __init__(self, status: int, code: str, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code
+
+
 def shown(value: object, limit: int = 80) -> str:
     """A value as a message echoes it: its ``repr``, cut to about ``limit`` characters.
 

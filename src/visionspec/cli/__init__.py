@@ -33,6 +33,7 @@ COMMANDS: dict[str, str] = {
     "watch": "judge each new checkpoint that appears in a folder",
     "cards": "the model-card reference: every key, type, default and accepted values, per adapter",
     "card": "propose a card for an ONNX file (init), or check a card against its file (check)",
+    "serve": "the reference analysis service over HTTP (extra `serve`)",
 }
 
 Handler = Callable[[argparse.Namespace], int]
