@@ -375,3 +375,29 @@ def test_an_outline_is_checked_as_its_examples_render_it(project: pytest.Pyteste
         "MET     By kind [red-0.9]: recall: found 5 of 5 red balloons (100.0%, 95% CI 56.6-100.0%); goal: at least "
         "0.9; met with 10.0 points to spare",
     ]
+
+
+def test_the_teams_words_from_a_file_outside_the_project_through_visionspec_run(
+    project: pytest.Pytester, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from visionspec.cli import main
+
+    outside = tmp_path / "product-team" / "goal.feature"
+    outside.parent.mkdir()
+    outside.write_text("""\
+Feature: Identify red balloons in images
+  Scenario: As the product team wrote it
+    Given "data set tiny"
+    When the model ingests "images" from the data set
+    Then it should find at least "8 balloons"
+    When "8" to "1_000" balloons are identified
+    Then the model should find at least "5 red balloons"
+""", encoding="utf-8")
+    monkeypatch.chdir(project.path)
+    assert main(["run", str(outside), "--results", "results"]) == 0
+    lines = [line for line in capsys.readouterr().out.splitlines() if line.startswith(("MET", "MISSED", "BROKEN"))]
+    assert lines == [
+        f"MET     As the product team wrote it: {FOUND_8}; goal: at least 8; met exactly",
+        "MET     As the product team wrote it: found and called red: 5 of 5 red balloons (100.0%, 95% CI 56.6-100.0%); "
+        "goal: at least 5; met exactly",
+    ]
