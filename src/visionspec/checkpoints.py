@@ -20,12 +20,11 @@ Example:
 from __future__ import annotations
 
 import glob
-import hashlib
+import html
 import itertools
 import json
 import re
 import time
-import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -368,7 +367,7 @@ def judge_sequence(
 # --- The trend: goal by checkpoint -------------------------------------------------------------------
 
 CellStatus = Literal["met", "missed", "broken", "skipped", "not judged"]
-Unit = Literal["count", "rate", "figure"]
+Unit = Literal["count", "rate", "points", "figure"]
 
 
 @dataclass(frozen=True)
@@ -393,7 +392,7 @@ class GoalRow:
         figure: what is measured, e.g. ``recall`` or ``box mAP@.50``.
         goal: the goal in words, e.g. ``at least 0.92``.
         bar: the goal's number (a count, a rate in [0, 1] or a figure), drawn dashed on the trend.
-        unit: how the values read: a count, a rate (shown as %) or a plain figure.
+        unit: how the values read: a count, a rate (shown as %), a change of a rate (in points) or a plain figure.
         cells: one per checkpoint, in sequence order.
     """
 
@@ -419,11 +418,13 @@ _GoalKey = tuple[str, str, str, int]
 
 
 def _unit(verdict: Verdict) -> Unit:
-    """Counts read as counts, rates and changes of rates as rates, anything else (mAP, an error) as a figure."""
+    """Counts read as counts, rates as rates, changes of rates in points, anything else (mAP, an error) as a figure."""
     margin_unit = verdict.margin_unit
     if margin_unit is VerdictUnit.COUNT:
         return "count"
-    return "rate" if margin_unit in (VerdictUnit.RATE, VerdictUnit.POINTS) else "figure"
+    if margin_unit is VerdictUnit.POINTS:
+        return "points"
+    return "rate" if margin_unit is VerdictUnit.RATE else "figure"
 
 
 def _keyed(scenario: Mapping[str, Any]) -> dict[_GoalKey, Verdict]:
@@ -471,16 +472,18 @@ def goal_rows(outcomes: Sequence[CheckpointOutcome]) -> list[GoalRow]:
 
 
 def format_value(value: float | None, unit: Unit) -> str:
-    """A measured value as the table shows it: ``742``, ``74.2%``, ``0.853``; ``-`` when not measured.
+    """A measured value as the table shows it: ``742``, ``74.2%``, ``+1.5 points``, ``0.853``; ``-`` when not measured.
 
     Example:
-        >>> format_value(742, "count"), format_value(0.7421, "rate"), format_value(0.85312, "figure")
-        ('742', '74.2%', '0.853')
+        >>> format_value(742, "count"), format_value(0.7421, "rate"), format_value(0.015, "points")
+        ('742', '74.2%', '+1.5 points')
     """
     if value is None:
         return "-"
     if unit == "count":
         return f"{value:,.0f}"
+    if unit == "points":
+        return f"{100 * value:+.1f} points"
     return f"{100 * value:.1f}%" if unit == "rate" else f"{value:.3f}"
 
 
@@ -490,28 +493,47 @@ def _cell_text(cell: GoalCell, unit: Unit) -> str:
     return cell.status
 
 
-def goal_table_text(names: Sequence[str], rows: Sequence[GoalRow], *, goal_width: int = 64) -> str:
-    """The goal-by-checkpoint table as plain text, one line a goal, one column a checkpoint.
+NOT_JUDGED_NOTE = (
+    "not judged: the goal's scenario did not reach it on that checkpoint (not run there, or stopped by a "
+    "precondition or an earlier step); skipped: what it needs was missing (e.g. no previous checkpoint to "
+    "compare with); broken: it could not be judged (see that checkpoint's report)"
+)
+
+
+def unchanged(row: GoalRow) -> bool:
+    """True when a goal reads the same on every checkpoint (two or more): the table folds it."""
+    first = row.cells[0] if row.cells else None
+    return first is not None and len(row.cells) > 1 and all(
+        (cell.status, cell.value) == (first.status, first.value) for cell in row.cells[1:])
+
+
+def goal_table_text(names: Sequence[str], rows: Sequence[GoalRow]) -> str:
+    """The goal-by-checkpoint table as plain text, one line a goal, one column a checkpoint; nothing cut.
+
+    Goals that read the same on every checkpoint are folded into one line below the table, and the
+    words ``not judged``, ``skipped`` and ``broken`` are explained when they appear.
 
     Example:
         >>> row = GoalRow("Enough", "found", "at least 8", 8.0, "count",
         ...               (GoalCell("missed", 5.0), GoalCell("met", 10.0)))
-        >>> print(goal_table_text(["epoch-1", "epoch-2"], [row], goal_width=24))
+        >>> print(goal_table_text(["epoch-1", "epoch-2"], [row]))
         goal                      epoch-1   epoch-2
         Enough: found at least 8  MISSED 5  met 10
     """
-    cells = [[_cell_text(cell, row.unit) for cell in row.cells] for row in rows]
+    shown = [row for row in rows if not unchanged(row)]
+    folded = [row for row in rows if unchanged(row)]
+    cells = [[_cell_text(cell, row.unit) for cell in row.cells] for row in shown]
     widths = [max([len(name), *(len(line[i]) for line in cells)]) + 2 for i, name in enumerate(names)]
-    titles = [_shortened(row.title, goal_width) for row in rows]
-    width = max([len("goal"), *(len(title) for title in titles)]) + 2
+    width = max([len("goal"), *(len(row.title) for row in shown)]) + 2
     lines = ["goal".ljust(width) + "".join(name.ljust(w) for name, w in zip(names, widths, strict=True))]
-    for title, line in zip(titles, cells, strict=True):
-        lines.append(title.ljust(width) + "".join(text.ljust(w) for text, w in zip(line, widths, strict=True)))
+    for row, line in zip(shown, cells, strict=True):
+        lines.append(row.title.ljust(width) + "".join(text.ljust(w) for text, w in zip(line, widths, strict=True)))
+    if folded:
+        lines.append(f"the same on every checkpoint ({len(folded)}): "
+                     + "; ".join(f"{row.title}: {_cell_text(row.cells[0], row.unit)}" for row in folded))
+    if any(cell.status in ("not judged", "skipped", "broken") for row in rows for cell in row.cells):
+        lines.append(NOT_JUDGED_NOTE)
     return "\n".join(text.rstrip() for text in lines)
-
-
-def _shortened(text: str, width: int) -> str:
-    return text if len(text) <= width else text[: width - 1] + "…"
 
 
 def trend_document(outcomes: Sequence[CheckpointOutcome], rows: Sequence[GoalRow]) -> dict[str, Any]:
@@ -539,19 +561,38 @@ def trend_picture_series(rows: Sequence[GoalRow]) -> list[Any]:
     for row in rows:
         verdicts = [None if cell.status not in ("met", "missed") else cell.status == "met" for cell in row.cells]
         series.append(TrendSeries(row.title, [cell.value for cell in row.cells], row.bar, verdicts,
-                                  as_percent=row.unit == "rate"))
+                                  as_percent=row.unit == "rate", as_points=row.unit == "points",
+                                  as_count=row.unit == "count"))
     return series
 
 
 def goal_table_html(names: Sequence[str], rows: Sequence[GoalRow]) -> str:
-    """The goal-by-checkpoint table as an HTML page (green met, red missed), for the report."""
+    """The goal-by-checkpoint table as an HTML page (green met, red missed), for the report; nothing cut.
+
+    Goals that read the same on every checkpoint are folded below it; ``not judged`` is explained.
+    """
     from visionspec.report.tables import Badge, html_table
 
     body: list[list[str | Badge]] = []
+    folded: list[list[str | Badge]] = []
     for row in rows:
         cells = [Badge(_cell_text(cell, row.unit), _tone(cell.status)) for cell in row.cells]
-        body.append([row.title, *cells])
-    return html_table(["goal", *names], body, caption="Goals by checkpoint", align_numbers=False)
+        (folded if unchanged(row) else body).append([row.title, *cells])
+    notes = []
+    if folded:
+        notes.append(html_table(["goal", *names], folded,
+                                caption=f"The same on every checkpoint ({len(folded)} goals)", align_numbers=False))
+    if any(cell.status in ("not judged", "skipped", "broken") for row in rows for cell in row.cells):
+        notes.append(f"<p>{html.escape(NOT_JUDGED_NOTE)}</p>")
+    page = html_table(["goal", *names], body, caption="Goals by checkpoint", align_numbers=False)
+    return page.replace("</body>", "".join(_body_of(note) for note in notes) + "</body>") if notes else page
+
+
+def _body_of(page: str) -> str:
+    """What a page from ``html_table`` holds between its body tags (a fragment is returned as it is)."""
+    if "<body>" not in page:
+        return page
+    return page.split("<body>", 1)[1].rsplit("</body>", 1)[0]
 
 
 def _tone(status: CellStatus) -> Literal["good", "bad", "neutral"]:
@@ -559,55 +600,37 @@ def _tone(status: CellStatus) -> Literal["good", "bad", "neutral"]:
 
 
 def write_trend_result(folder: Path, outcomes: Sequence[CheckpointOutcome], rows: Sequence[GoalRow]) -> Path:
-    """Add the "Trend across checkpoints" test result, with the table and the plot attached, to Allure results.
+    """Add the "Trend across checkpoints" result, with the table and the plot attached, to Allure results.
 
-    Its status is passed: it judges nothing itself; the goals' own results carry the verdicts. Its
-    history id is fixed, so the report keeps it as one test from checkpoint to checkpoint.
+    Its status is ``unknown``: it judges nothing itself (the goals' own results carry the verdicts), so
+    it is not counted as a passing test. It sits in the suite "Decision", beside the decision. Its
+    history id is fixed, so the report keeps it as one entry from checkpoint to checkpoint; trend.json
+    is attached as a file to download, not shown inline.
 
     Returns:
         The path of the result file.
     """
+    from visionspec.report.allure_results import Attachment, write_result
     from visionspec.report.plots import trend_plot
 
     names = [outcome.checkpoint.name for outcome in outcomes]
-    folder.mkdir(parents=True, exist_ok=True)
-    picture = trend_plot(names, trend_picture_series(rows))
-    attachments = [
-        _attachment(folder, "trend by checkpoint", picture.data, picture.media_type, picture.extension),
-        _attachment(folder, "goals by checkpoint", goal_table_html(names, rows).encode(), "text/html", "html"),
-        _attachment(folder, TREND_FILE, json.dumps(trend_document(outcomes, rows), indent=2).encode(),
-                    "application/json", "json"),
-    ]
+    picture = trend_plot(names, trend_picture_series([row for row in rows if not unchanged(row)]))
+    table = goal_table_html(names, rows)
     now = int(time.time() * 1000)
-    history_id = hashlib.md5(TREND_TEST_NAME.encode(), usedforsecurity=False).hexdigest()
     missed = sum(cell.status == "missed" for row in rows for cell in row.cells[-1:])
-    result = {
-        "uuid": str(uuid.uuid4()),
-        "historyId": history_id,
-        "testCaseId": history_id,
-        "name": TREND_TEST_NAME,
-        "fullName": "visionspec.checkpoints: " + TREND_TEST_NAME,
-        "description": (
-            f"Every goal on the checkpoints {names[0]} to {names[-1]} ({len(names)} in all); "
-            f"{missed} goal(s) missed on {names[-1]}. The verdicts are in the goals' own results."
+    return write_result(
+        folder, name=TREND_TEST_NAME, status="unknown", history_key=TREND_TEST_NAME,
+        description_html=(
+            f"<p>Every goal on the checkpoints {html.escape(names[0])} to {html.escape(names[-1])} ({len(names)} in "
+            f"all); {missed} goal(s) missed on {html.escape(names[-1])}. The verdicts are in the goals' own results; "
+            "this entry judges nothing itself.</p>"
         ),
-        "status": "passed",
-        "stage": "finished",
-        "start": now,
-        "stop": now,
-        "labels": [{"name": "suite", "value": "Checkpoints"}, {"name": "feature", "value": "Checkpoints"},
-                   {"name": "severity", "value": "normal"}],
-        "attachments": attachments,
-        "parameters": [],
-        "steps": [],
-    }
-    path = folder / f"{result['uuid']}-result.json"
-    path.write_text(json.dumps(result, indent=2), encoding="utf-8")
-    return path
-
-
-def _attachment(folder: Path, name: str, data: bytes, media_type: str, extension: str) -> dict[str, str]:
-    """Write one Allure attachment file; return its entry for the result."""
-    source = f"{uuid.uuid4()}-attachment.{extension}"
-    (folder / source).write_bytes(data)
-    return {"name": name, "source": source, "type": media_type}
+        attachments=[
+            Attachment("goals by checkpoint", table.encode(), "text/html", "html"),
+            Attachment("trend by checkpoint", picture.data, picture.media_type, picture.extension),
+            Attachment(TREND_FILE, json.dumps(trend_document(outcomes, rows), indent=2).encode(),
+                       "application/octet-stream", "json"),
+        ],
+        labels=[("suite", "Decision"), ("feature", "Decision"), ("severity", "normal")],
+        start_ms=now, stop_ms=now,
+    )

@@ -258,5 +258,8 @@ def test_the_report_carries_the_trend_from_checkpoint_to_checkpoint(project: Pat
     assert [(entry["reportName"], entry["buildOrder"]) for entry in history] == [
         ("epoch-10", 10), ("epoch-2", 2), ("epoch-1", 1)
     ]
-    assert [entry["data"]["total"] for entry in history] == [5, 4, 4]  # 4 scenarios, and the trend on the last
+    # 4 scenarios and the decision on each, and the trend on the last: neither is counted as passing
+    assert [entry["data"]["total"] for entry in history] == [6, 5, 5]
+    assert [entry["data"]["unknown"] for entry in history] == [2, 1, 1]
+    assert history[0]["data"]["passed"] == 4
     assert (project / "report" / "visionspec-report.html").stat().st_size > 100_000

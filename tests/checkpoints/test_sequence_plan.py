@@ -164,11 +164,15 @@ def test_the_trend_is_an_allure_result_with_the_plot_and_the_table(tmp_path: Pat
     outcomes = _sequence()
     path = write_trend_result(tmp_path, outcomes, goal_rows(outcomes))
     result = json.loads(path.read_text(encoding="utf-8"))
-    assert (result["name"], result["status"], result["stage"]) == ("Trend across checkpoints", "passed", "finished")
-    assert [a["name"] for a in result["attachments"]] == ["trend by checkpoint", "goals by checkpoint", "trend.json"]
+    # not a passing test: it judges nothing itself
+    assert (result["name"], result["status"], result["stage"]) == ("Trend across checkpoints", "unknown", "finished")
+    assert [(a["name"], a["type"]) for a in result["attachments"]] == [
+        ("goals by checkpoint", "text/html"), ("trend by checkpoint", "image/png"),
+        ("trend.json", "application/octet-stream"),  # a file to download, not 62 KiB shown inline
+    ]
     for attachment in result["attachments"]:
         assert (tmp_path / attachment["source"]).stat().st_size > 100
-    assert (tmp_path / result["attachments"][0]["source"]).read_bytes()[:4] == b"\x89PNG"
+    assert (tmp_path / result["attachments"][1]["source"]).read_bytes()[:4] == b"\x89PNG"
     again = json.loads(write_trend_result(tmp_path, outcomes, goal_rows(outcomes)).read_text(encoding="utf-8"))
     assert again["historyId"] == result["historyId"]  # one test in Allure's history, checkpoint after checkpoint
 

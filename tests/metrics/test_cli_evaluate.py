@@ -69,7 +69,8 @@ def test_readable_table(files: tuple[Path, Path], capsys: pytest.CaptureFixture[
     assert lines[16] == "per class; counts at score >= 0.5 and IoU >= 0.5"
     assert lines[22].split() == ["class41", "n/a", "n/a", "0", "12", "0", "0.000", "n/a", "0.000"]
     assert lines[23].split()[:6] == ["all", "0.107", "0.278", "62", "147", "110"]
-    assert lines[-1] == "recall    62 of 172 (36.0%, 95% CI 29.2-43.5%)"
+    assert lines[-2] == "recall    62 of 172 (36.0%, 95% CI 29.2-43.5%)"
+    assert lines[-1] == "score threshold 0.5: the default 0.5 (give --card or --model to use the model card's)"
 
 
 def test_bad_results_file_exits_2_naming_the_entry(files: tuple[Path, Path], tmp_path: Path,
@@ -90,3 +91,26 @@ def test_bad_iou_option_is_refused(files: tuple[Path, Path], capsys: pytest.Capt
         main(["evaluate", "--ground-truth", str(gt_path), "--predictions", str(results_path), "--iou", "1.5"])
     assert caught.value.code == 2
     assert "an IoU threshold is in (0, 1], got '1.5'" in capsys.readouterr().err
+
+
+def test_the_model_cards_threshold_is_used_and_named(files: tuple[Path, Path], tmp_path: Path,
+                                                     capsys: pytest.CaptureFixture[str]) -> None:
+    gt_path, results_path = files
+    card = tmp_path / "models" / "det" / "model.yaml"
+    card.parent.mkdir(parents=True)
+    card.write_text("name: det\ntask: detection\nclasses: [a]\ninput: {name: images, size: [64, 64]}\n"
+                    "output: {adapter: boxes_scores_labels}\nscore_threshold: 0.3\n", encoding="utf-8")
+    base = ["evaluate", "--ground-truth", str(gt_path), "--predictions", str(results_path)]
+    sources = []
+    for extra in (["--card", str(card)], ["--model", str(card.parent / "checkpoints" / "epoch-1.onnx")], [],
+                  ["--card", str(card), "--score", "0.4"]):
+        assert main([*base, *extra, "--json"]) == 0
+        at = json.loads(capsys.readouterr().out)["at_threshold"]
+        sources.append((at["score"], at["score_source"]))
+    assert sources == [
+        (0.3, f"the model card's score_threshold ({card})"), (0.3, f"the model card's score_threshold ({card})"),
+        (0.5, "the default 0.5 (give --card or --model to use the model card's)"), (0.4, "given with --score"),
+    ]
+    assert main([*base, "--card", str(card)]) == 0
+    assert capsys.readouterr().out.rstrip().splitlines()[-1] == (
+        f"score threshold 0.3: the model card's score_threshold ({card})")

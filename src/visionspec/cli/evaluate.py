@@ -1,4 +1,8 @@
-"""``visionspec evaluate --ground-truth COCO.json --predictions RESULTS.json [--score S] [--iou I] [--json]``.
+"""``visionspec evaluate --ground-truth COCO.json --predictions RESULTS.json [--score S | --card CARD | --model ONNX]``.
+
+The counts are taken at one score threshold: ``--score`` when given, else the model card's
+``score_threshold`` (``--card``, or the card of ``--model``: the one the goals use), else 0.5; the
+output says which (``score_source`` in ``--json``).
 
 COCO box evaluation of a results file against an annotation file: the twelve COCO figures (the same
 as pycocotools'), AP per class, and the counts at one score threshold and IoU. ``--json`` prints one
@@ -52,8 +56,12 @@ def register(subparsers: Any) -> None:
     )
     parser.add_argument("--ground-truth", required=True, type=Path, metavar="COCO.json", help="the annotation file")
     parser.add_argument("--predictions", required=True, type=Path, metavar="RESULTS.json", help="a COCO results file")
-    parser.add_argument("--score", type=_finite, default=DEFAULT_SCORE, metavar="S",
-                        help=f"score threshold for the counts (default {DEFAULT_SCORE}); mAP uses every detection")
+    parser.add_argument("--score", type=_finite, metavar="S",
+                        help=f"score threshold for the counts (default: the card's, else {DEFAULT_SCORE}); "
+                        "mAP uses every detection")
+    parser.add_argument("--card", type=Path, metavar="CARD", help="the model card whose score_threshold to use")
+    parser.add_argument("--model", type=Path, metavar="ONNX",
+                        help="the model that made the predictions: its card's score_threshold is used")
     parser.add_argument("--iou", type=_iou, default=DEFAULT_IOU, metavar="I",
                         help=f"IoU a detection needs to count as found, for the counts (default {DEFAULT_IOU})")
     parser.add_argument("--json", action="store_true", help="print one JSON object instead of tables")
@@ -66,15 +74,33 @@ def evaluate_command(args: argparse.Namespace) -> int:
     category_ids = [category.id for category in coco.categories]
     detections = Detections.read_coco_results(args.predictions, image_ids=coco.images.ids, category_ids=category_ids)
     evaluation = evaluate_coco(coco.annotations, coco.images.ids, category_ids, detections)
-    counts = counts_at(
-        coco.annotations, coco.images.ids, category_ids, detections, score=args.score, iou=args.iou
-    )
+    score, source = score_threshold(args.score, args.card, args.model)
+    counts = counts_at(coco.annotations, coco.images.ids, category_ids, detections, score=score, iou=args.iou)
     report = evaluation_report(coco, evaluation, counts)
+    report["at_threshold"]["score_source"] = source
     if args.json:
         print(json.dumps(report, indent=2))
     else:
         print(_text(coco, detections, evaluation, counts))
+        print(f"score threshold {score:g}: {source}")
     return EXIT_OK
+
+
+def score_threshold(given: float | None, card: Path | None, model: Path | None) -> tuple[float, str]:
+    """The score threshold of the counts and where it came from, in words.
+
+    Raises:
+        ModelCardError: the card cannot be read or is invalid.
+    """
+    if given is not None:
+        return given, "given with --score"
+    from visionspec.runtime.card import build_card, card_path_for, read_card_file
+
+    path = card if card is not None else card_path_for(model) if model is not None else None
+    if path is None:
+        return DEFAULT_SCORE, f"the default {DEFAULT_SCORE:g} (give --card or --model to use the model card's)"
+    threshold = build_card([(str(path), read_card_file(path))]).score_threshold
+    return threshold, f"the model card's score_threshold ({path})"
 
 
 def evaluation_report(coco: CocoFile, evaluation: CocoEvaluation, counts: ThresholdCounts) -> dict[str, Any]:

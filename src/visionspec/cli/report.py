@@ -27,7 +27,7 @@ def register(subparsers: Any) -> None:
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT, metavar="DIR",
                         help=f"where the reports go: DIR/visionspec-report.html and DIR/{SITE_FOLDER}/ "
                              f"(default: {DEFAULT_OUT})")
-    parser.add_argument("--name", default=DEFAULT_REPORT_NAME, help="the report's title")
+    parser.add_argument("--name", help=f"the report's title (default: the decision, else {DEFAULT_REPORT_NAME!r})")
     parser.add_argument("--tools", type=Path, default=DEFAULT_TOOLS_DIR, metavar="DIR",
                         help=f"where Allure is installed (default: {DEFAULT_TOOLS_DIR})")
     parser.set_defaults(handler=report_command)

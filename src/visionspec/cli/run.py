@@ -137,8 +137,26 @@ def run_command(args: argparse.Namespace) -> int:
     apply_project(args)
     with held_results(args.results, wait_s=args.lock_timeout, on_wait=say_waiting):
         status = run_goals(pytest_arguments(args, features=list(args.features), results=args.results), args.results)
+        report = None
         if args.report is not None:
             from visionspec.report.allure_cli import generate
 
-            print(generate(args.results, args.report).resolve())
+            report = generate(args.results, args.report)
+    for line in where_lines(args.results, report):
+        print(line)
     return status
+
+
+def where_lines(results: Path, report: Path | None) -> list[str]:
+    """The run's last lines: the decision, where the results went, and the command that opens the report."""
+    from visionspec.report.decision import DECISION_FILE, report_title
+
+    decision = report_title(results)
+    lines = [f"decision: {decision}"] if decision else []
+    lines.append(f"results: {results}/ (summary.json, {DECISION_FILE}, Allure results)")
+    if report is None:
+        lines.append(f"make the report: visionspec report --results {results}")
+    else:
+        lines.append(f"report: {report}")
+        lines.append(f"open it: xdg-open {report}  (macOS: open {report})")
+    return lines

@@ -122,7 +122,7 @@ def generate(
     out_dir: Path,
     *,
     tools_dir: Path = DEFAULT_TOOLS_DIR,
-    report_name: str = DEFAULT_REPORT_NAME,
+    report_name: str | None = None,
     make_single_file: bool = True,
 ) -> Path:
     """Make the directory report (carrying history forward) and the single-file report; return the single file.
@@ -132,7 +132,8 @@ def generate(
             ``history/`` is copied into it before generating.
         out_dir: where the reports go: ``OUT/site/`` and ``OUT/visionspec-report.html``.
         tools_dir: where Allure is (or will be) installed.
-        report_name: the title the report shows.
+        report_name: the title the report shows; default the run's decision (``epoch-22: ship it``, from
+            ``decision.json`` in ``results_dir``), else ``visionspec acceptance report``.
         make_single_file: also make the single file; False (a checkpoint in the middle of a sequence, which
             only carries history forward) makes only the directory build and returns its ``index.html``.
 
@@ -143,6 +144,10 @@ def generate(
         ReportError: no results in ``results_dir``, Java or npm missing, or Allure failed.
     """
     _check_results(results_dir)
+    if report_name is None:
+        from visionspec.report.decision import report_title
+
+        report_name = report_title(results_dir) or DEFAULT_REPORT_NAME
     allure = ensure_allure(tools_dir)
     site = out_dir / SITE_FOLDER
     carry_history(site, results_dir)

@@ -21,7 +21,7 @@ from visionspec.goals.verdict import Verdict, format_value, margin_amount
 from visionspec.pipeline import DETECTOR_MISSED, FOUND, AnnotatedResult, ChainResult
 from visionspec.report.evidence import TileSet, contact_sheet, false_alarm_tiles, mislabelled_tiles, miss_tiles
 from visionspec.report.picture import Picture
-from visionspec.report.tables import Badge, html_table, key_value_table
+from visionspec.report.tables import csv_table, html_table, key_value_table
 
 
 def _picture(picture: Picture, name: str) -> None:
@@ -39,7 +39,11 @@ def _html(page: str, name: str) -> None:
 
 
 def attach_verdicts(verdicts: Sequence[Verdict]) -> None:
-    """One row a judged goal: goal, measured, sample, interval, margin, met or missed (one rounding rule)."""
+    """One row a judged goal: goal, measured, sample, interval, margin, met or missed (one rounding rule).
+
+    Attached as CSV, which Allure 2 shows as a table that fits its rows; an HTML attachment is a frame
+    of at least 480 pixels, mostly white for a one-row verdict.
+    """
     rows = []
     for verdict in verdicts:
         measured = verdict.measurement
@@ -52,11 +56,11 @@ def attach_verdicts(verdicts: Sequence[Verdict]) -> None:
                 measured.total,
                 f"{interval} ({interval.level * 100:g}%)" if interval else None,
                 None if verdict.margin is None else margin_amount(verdict.margin, verdict.margin_unit),
-                Badge("met", "good") if verdict.met else Badge("missed", "bad"),
+                "met" if verdict.met else "MISSED",
             )
         )
-    header = ("goal", "measured", "count", "sample", "interval", "margin", "verdict")
-    _html(html_table(header, rows, caption=verdicts[0].measurement.figure or "goal"), "verdict")
+    header = (verdicts[0].measurement.figure or "goal", "measured", "count", "sample", "interval", "margin", "verdict")
+    allure.attach(csv_table(header, rows), name="verdict", attachment_type=allure.attachment_type.CSV)
 
 
 def _image_path(dataset: Dataset) -> Callable[[int], Path]:
@@ -96,7 +100,8 @@ def detection_evidence(result: DetectionResult) -> None:
     )
     _sheet(misses, "missed objects")
     alarms = false_alarm_tiles(
-        judged, result.false_alarms[kept], matches.ground_truth, image_path, title="False alarms"
+        judged, result.false_alarms[kept], matches.ground_truth, image_path, title="False alarms",
+        class_names={category.id: category.name for category in result.scope.dataset.categories},
     )
     _sheet(alarms, "false alarms")
 
@@ -204,6 +209,8 @@ def reported_evidence(chain: ChainResult, value: str) -> None:
             _image_path(chain.detection.scope.dataset),
             labels=list(chain.labels[kept]),
             title=f"Reported {value}, but not a {value} object",
+            class_names={category.id: category.name for category in chain.detection.scope.dataset.categories},
+            attribute=chain.attribute,
         ),
         "wrong reports",
     )

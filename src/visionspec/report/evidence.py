@@ -16,7 +16,7 @@ Example:
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from enum import Enum
 from functools import cache
@@ -156,6 +156,8 @@ def false_alarm_tiles(
     labels: Sequence[str] | None = None,
     title: str = "False alarms",
     limit: int = DEFAULT_LIMIT,
+    class_names: Mapping[int, str] | None = None,
+    attribute: str | None = None,
 ) -> TileSet:
     """Tiles of detector boxes that match no annotated object, most confident first.
 
@@ -167,6 +169,9 @@ def false_alarm_tiles(
         labels: (D,) optional label per detection shown in the caption (e.g. the colour model's colour).
         title: the sheet's title.
         limit: the cap.
+        class_names: category id to class name: the caption names what the box overlaps most
+            (``IoU 0.62 with a blue balloon``), so a reader sees why a report is wrong.
+        attribute: the annotations' attribute named with it (e.g. ``colour``).
 
     Returns:
         The tile set; ties in score go by image id then detection row.
@@ -185,6 +190,8 @@ def false_alarm_tiles(
         first = f"image {image_id} · score {detections.scores[row]:.2f}{label}"
         nothing = "no object in image" if len(annotated) == 0 else "overlaps no object"
         second = f"best IoU {best:.2f}" if best > 0 else nothing
+        if best > 0 and class_names is not None:
+            second = f"IoU {best:.2f} with {_truth_of(ground_truth, box, image_id, class_names, attribute)}"
         focus = _as_box(box)
         predicted = _boxes_of(detections.boxes, detections.image_ids, image_id)
         tiles.append(Tile(image_path(image_id), focus, Focus.PREDICTION, annotated, predicted, (first, second)))
@@ -232,6 +239,20 @@ def mislabelled_tiles(
         caption = (f"image {image_id}", f"{true_labels[row]} read as {predicted_labels[row]} ({scores[row]:.0%})")
         tiles.append(_ground_truth_tile(ground_truth, row, predicted, image_path(image_id), caption))
     return TileSet(title, tuple(tiles), len(rows), "most confident first")
+
+
+def _truth_of(
+    ground_truth: AnnotationTable, box: NDArray[np.float64], image_id: int, class_names: Mapping[int, str],
+    attribute: str | None,
+) -> str:
+    """What the annotated object a box overlaps most truly is: ``a blue balloon``."""
+    rows = np.flatnonzero(ground_truth.image_ids == image_id)
+    ious = [_best_iou(box, ground_truth.boxes[row : row + 1]) for row in rows]
+    row = int(rows[int(np.argmax(ious))])
+    name = class_names.get(int(ground_truth.category_ids[row]), "object")
+    value = _attribute_suffix(ground_truth, attribute, row).removeprefix(" · ")
+    words = f"{value} {name}" if value else name
+    return f"{'an' if words[:1] in 'aeiou' else 'a'} {words}"
 
 
 def _checked_mask(mask: NDArray[np.bool_], rows: int, name: str) -> NDArray[np.bool_]:

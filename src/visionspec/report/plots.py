@@ -21,7 +21,7 @@ import numpy as np
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
-from matplotlib.ticker import PercentFormatter
+from matplotlib.ticker import FixedLocator, FuncFormatter, MaxNLocator, PercentFormatter
 from numpy.typing import NDArray
 from PIL import Image
 
@@ -73,7 +73,9 @@ class TrendSeries:
         values: the measured value on each checkpoint, None where it could not be measured.
         bar: the goal's threshold, drawn dashed; None when the goal has none to draw.
         met: per checkpoint whether the goal was met (marker green or red); None where not judged.
-        as_percent: show the axis as percentages (values are fractions in [0, 1]).
+        as_percent: a rate: the axis runs from 0 to 100% (values are fractions in [0, 1]).
+        as_points: a change of a rate: the axis in percentage points (values are fractions in [-1, 1]).
+        as_count: a count: whole-number ticks.
     """
 
     goal: str
@@ -81,6 +83,8 @@ class TrendSeries:
     bar: float | None
     met: Sequence[bool | None] = field(default_factory=tuple)
     as_percent: bool = False
+    as_points: bool = False
+    as_count: bool = False
 
 
 def pr_curve_plot(curves: Sequence[PrCurve], *, title: str = "Precision and recall") -> Picture:
@@ -214,8 +218,27 @@ def _trend_panel(axes: Axes, checkpoints: Sequence[str], series: TrendSeries, co
     axes.set_title("\n".join(textwrap.wrap(series.goal, 44)), fontsize=10)
     axes.set_xticks(positions, labels=list(checkpoints), rotation=30, ha="right", fontsize=8)
     axes.grid(True, axis="y", alpha=0.3)
+    _trend_axis(axes, series)
+
+
+def _trend_axis(axes: Axes, series: TrendSeries) -> None:
+    """The y axis in the goal's unit, with ticks that never repeat a label (a rate within 0-100%)."""
     if series.as_percent:
+        axes.set_ylim(-0.03, 1.03)
+        axes.yaxis.set_major_locator(FixedLocator([0.0, 0.2, 0.4, 0.6, 0.8, 1.0]))
         axes.yaxis.set_major_formatter(PercentFormatter(1.0, decimals=0))
+    elif series.as_points:
+        axes.yaxis.set_major_locator(MaxNLocator(nbins=6, steps=[1, 2, 2.5, 5, 10]))
+        axes.yaxis.set_major_formatter(FuncFormatter(_points_label))
+        axes.set_ylabel("percentage points", fontsize=8)
+    elif series.as_count:
+        axes.yaxis.set_major_locator(MaxNLocator(nbins=6, integer=True))
+
+
+def _points_label(value: float, _position: int | None = None) -> str:
+    """A tick of a change of a rate: ``+5``, ``-2.5`` (points); ticks are 0.5 points apart or more."""
+    points = round(value * 100, 2)
+    return f"{points:+g}" if points else "0"
 
 
 def _cell_outline(column: int, row: int) -> Rectangle:

@@ -8,9 +8,9 @@
   and keeps it until its results and report are written; a second run on the same folder waits (saying so
   once) and refuses after ``wait_s`` seconds. The lock goes with the process, so a killed run holds nothing.
 - **Cleaned of its own files.** Before a run the files an earlier run wrote are removed: Allure results,
-  containers and attachments, ``summary.json``, ``environment.properties``, ``executor.json``,
-  ``categories.json``, ``checkpoint.json``, ``judged.json``, the ``history/`` copied in for the report, and
-  their temporary files; anything else in the folder stays. After a run, temporary files a failed write
+  containers and attachments, ``summary.json``, ``decision.md``, ``decision.json``, ``environment.properties``,
+  ``executor.json``, ``categories.json``, ``checkpoint.json``, ``judged.json``, the ``history/`` copied in for
+  the report, and their temporary files; anything else in the folder stays. After a run, temporary files a failed write
   left are removed.
 
 Example:
@@ -39,7 +39,8 @@ DEFAULT_WAIT_S = 3600.0
 
 OWN_FILES = (
     "*-result.json", "*-container.json", "*-attachment.*", "*-globals.json", "summary.json",
-    "environment.properties", "executor.json", "categories.json", "checkpoint.json", "judged.json",
+    "environment.properties", "executor.json", "categories.json", "checkpoint.json", "judged.json", "decision.md",
+    "decision.json",
 )
 """The files visionspec (and the Allure writer it drives) puts into a results folder."""
 OWN_FOLDERS = ("history",)

@@ -8,7 +8,9 @@ Example:
 
 from __future__ import annotations
 
+import csv
 import html
+import io
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -122,3 +124,21 @@ def _cell_html(cell: Cell, align_numbers: bool) -> str:
     if align_numbers and isinstance(cell, int | float) and not isinstance(cell, bool):
         return f'<td class="num">{text}</td>'
     return f"<td>{text}</td>"
+
+
+def csv_table(header: Sequence[str], rows: Sequence[Sequence[Cell]]) -> str:
+    """The table as CSV (cells as ``format_cell`` writes them), which Allure 2 shows as a table that fits its rows.
+
+    Example:
+        >>> print(csv_table(("goal", "count"), [("at least 800", 742)]), end="")
+        goal,count
+        at least 800,742
+    """
+    for index, row in enumerate(rows):
+        if len(row) != len(header):
+            raise ValueError(f"row {index} has {len(row)} cells for {len(header)} columns")
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(header)
+    writer.writerows([format_cell(cell) for cell in row] for row in rows)
+    return buffer.getvalue()
