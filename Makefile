@@ -15,9 +15,10 @@ $(VENV)/.run-installed: pyproject.toml | $(BIN)/python
 	$(BIN)/pip install --quiet -e .
 	touch $@
 
-# everything the tests need: dev tools, the metric references and the training extra (torch)
+# everything the tests need: dev tools, the metric references, the training extra (torch), the Ray backend and
+# the analysis service (their tests start a local Ray runtime and a real HTTP server)
 $(VENV)/.dev-installed: pyproject.toml | $(BIN)/python
-	$(BIN)/pip install --quiet -e '.[dev,train,serve]'
+	$(BIN)/pip install --quiet -e '.[dev,train,ray,serve]'
 	touch $@ $(VENV)/.run-installed
 
 demo: $(VENV)/.run-installed
