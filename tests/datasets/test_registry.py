@@ -94,6 +94,24 @@ def test_verify_passes_and_counts(root: Path) -> None:
     }
 
 
+def test_a_later_registry_reuses_the_verified_data_set_while_its_files_are_unchanged(
+    root: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # visionspec checkpoints runs one pytest session (one registry) a checkpoint in one process
+    calls = []
+    real_scan = registry_module.scan_files
+    monkeypatch.setattr(registry_module, "scan_files", lambda *a, **k: calls.append(1) or real_scan(*a, **k))
+    first = DatasetRegistry(root).load("tiny")
+    assert DatasetRegistry(root).load("tiny") is first
+    assert calls == [1]
+    image = root / "tiny" / "images" / "img2.png"
+    make_image(image, (32, 24), (1, 2, 3))  # a changed file: size or modification time differ
+    os.utime(image, ns=(image.stat().st_atime_ns, image.stat().st_mtime_ns + 1_000_000))
+    again = DatasetRegistry(root)
+    assert again.verify("tiny").changed_files == ("img2.png",)
+    assert calls == [1, 1]
+
+
 def test_changed_image_is_named(root: Path) -> None:
     make_image(root / "tiny" / "images" / "img2.png", (32, 24), (1, 2, 3))
     report = DatasetRegistry(root).verify("tiny")

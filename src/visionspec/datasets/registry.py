@@ -2,6 +2,11 @@
 
 A data set lives in ``<root>/<id>/``: ``dataset.yaml``, ``annotations.json`` and ``images/``. The root
 is ``$VISIONSPEC_DATASETS`` or ``./datasets`` unless given.
+
+A data set is read and its files hashed once per process, not once per registry: ``visionspec checkpoints``
+runs one pytest session a checkpoint in one process. A later registry reuses the verified data set only
+while every file of its folder has the size and modification time it had when it was hashed; anything
+else is read and hashed again.
 """
 
 from __future__ import annotations
@@ -22,6 +27,9 @@ from visionspec.datasets.writer import check_classes
 from visionspec.errors import DatasetError
 
 ENVIRONMENT_VARIABLE = "VISIONSPEC_DATASETS"
+# folder -> (the stat signature of its files, the entry read and verified from them), shared by every registry
+_PROCESS_ENTRIES: dict[Path, tuple[tuple[tuple[str, int, int], ...], _Entry]] = {}
+_PROCESS_LOCK = threading.Lock()
 _LISTED = 5  # file names shown per kind of problem before "and N more"
 
 
@@ -187,11 +195,17 @@ class DatasetRegistry:
         return self._verified(self._entry(dataset_id))
 
     def _entry(self, dataset_id: str) -> _Entry:
-        """The cached entry, loading the data set on first use."""
+        """The cached entry, loading the data set on first use (or reusing this process's, files unchanged)."""
         with self._lock:
             entry = self._entries.get(dataset_id)
             if entry is None:
-                entry = self._read(dataset_id)
+                folder = self.folder(dataset_id).resolve()
+                signature = _stat_signature(folder)
+                with _PROCESS_LOCK:
+                    seen = _PROCESS_ENTRIES.get(folder)
+                entry = seen[1] if seen is not None and seen[0] == signature else self._read(dataset_id)
+                with _PROCESS_LOCK:
+                    _PROCESS_ENTRIES[folder] = (signature, entry)
                 self._entries[dataset_id] = entry
             return entry
 
@@ -224,6 +238,18 @@ class DatasetRegistry:
             if entry.report is None:
                 entry.report = _verify(entry.dataset, entry.annotations_sha256, self.workers)
             return entry.report
+
+
+def _stat_signature(folder: Path) -> tuple[tuple[str, int, int], ...]:
+    """(name, size, modification time) of every file under ``folder``: what a reuse of its hashes needs unchanged."""
+    signature = []
+    for name in list_files(folder):
+        try:
+            stat = (folder / name).stat()
+        except OSError:
+            continue
+        signature.append((name, stat.st_size, stat.st_mtime_ns))
+    return tuple(signature)
 
 
 def rebuild_fix(dataset_id: str) -> str:
