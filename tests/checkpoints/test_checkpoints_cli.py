@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from tests.checkpoints.checkpoint_world import DETECTORS, write_detector, write_project
+from tests.checkpoints.checkpoint_world import DETECTORS, GOALS, write_detector, write_project
 
 from visionspec.cli import build_parser, main
 from visionspec.cli.checkpoints import SequenceRunner
@@ -62,6 +62,23 @@ def _cells(trend: dict[str, Any]) -> dict[str, list[tuple[str, float | None]]]:
 def _goals(results: Path, checkpoint: str, scenario: str) -> list[str]:
     summary = _json(results / checkpoint / "summary.json")
     return next(s["goals"] for s in summary["scenarios"] if s["name"] == scenario)
+
+
+def test_the_candidates_decision_tells_each_story_since_the_previous_checkpoint(
+    project: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("VISIONSPEC_TRACKER_URL", raising=False)
+    (project / "features" / "goals.feature").write_text(GOALS.replace("Feature:", "@story:ML-5\nFeature:", 1),
+                                                        encoding="utf-8")
+    assert main(["checkpoints", f"{CHECKPOINTS}/epoch-2.onnx", f"{CHECKPOINTS}/epoch-10.onnx"]) == 0
+    results = project / "allure-results"
+    text = (results / "decision.md").read_text(encoding="utf-8")
+    assert text == (results / "epoch-10" / "decision.md").read_text(encoding="utf-8")
+    assert text.startswith("# Decision: ship epoch-10?\n\n**ship it**\n")
+    assert text.endswith("## Stories\n\n- **ML-5**: 2 of 2 goals met; since epoch-2: 2 newly met, 0 newly missed\n")
+    first = (results / "epoch-2" / "decision.md").read_text(encoding="utf-8")
+    assert first.endswith("- **ML-5**: 0 of 2 goals met\n")  # nothing judged before it in this sequence
+    assert "decision: allure-results/decision.md (epoch-10: ship it)" in capsys.readouterr().out.splitlines()
 
 
 def test_a_sequence_is_judged_in_natural_order_with_its_trend_and_flips(

@@ -16,6 +16,7 @@ from visionspec.checkpoints import (
     build_orders,
     expand_checkpoints,
     goal_rows,
+    goal_table_html,
     goal_table_text,
     plan_sequence,
     previous_checkpoint,
@@ -158,6 +159,35 @@ def test_the_table_lines_up_checkpoint_columns() -> None:
     assert lines[1] == "Enough: found at least 8     MISSED 5      broken     not judged"
     assert lines[2] == "Recall: recall at least 0.8  MISSED 50.0%  met 90.0%  skipped"
     assert [line.index("epoch-2") for line in lines[:1]] == [lines[2].index("met")]
+
+
+def test_the_table_cuts_nothing_reads_changes_in_points_and_folds_goals_that_never_change() -> None:
+    long_name = "Small balloons at the edge of the picture in evening light are found"
+    colour = {"name": "Colours", "status": "met", "verdicts": [_verdict("at least 0.9", 0.95, True, count=19, bar=0.9)]}
+    change = Verdict(Goal(Comparison.AT_LEAST, Quantity(-0.01, True, None, "-1%")),
+                     Measurement("recall change", "recall change", "balloons", 0.3, None, 10, None, Unit.POINTS),
+                     Status.MET, 0.31, "recall +30.0 points").to_dict()
+    outcomes = [
+        _outcome("epoch-1", 1, [colour, {"name": long_name, "status": "missed",
+                                         "verdicts": [_verdict("at least 0.8", 0.5, False, count=5)]}]),
+        _outcome("epoch-2", 0, [colour, {"name": long_name, "status": "met", "verdicts": [
+            _verdict("at least 0.8", 0.9, True, count=9), change]}]),
+    ]
+    rows = goal_rows(outcomes)
+    first, second = f"{long_name}: recall at least 0.8", f"{long_name}: recall change at least -1%"
+    width = len(second) + 2
+    assert goal_table_text(["epoch-1", "epoch-2"], rows).splitlines() == [
+        "goal".ljust(width) + "epoch-1       epoch-2",
+        first.ljust(width) + "MISSED 50.0%  met 90.0%",
+        second.ljust(width) + "not judged    met +30.0 points",
+        "the same on every checkpoint (1): Colours: recall at least 0.9: met 95.0%",
+        "not judged: the goal's scenario did not reach it on that checkpoint (not run there, or stopped by a "
+        "precondition or an earlier step); skipped: what it needs was missing (e.g. no previous checkpoint to "
+        "compare with); broken: it could not be judged (see that checkpoint's report)",
+    ]
+    page = goal_table_html(["epoch-1", "epoch-2"], rows)
+    assert "…" not in page and f"{long_name}: recall change at least -1%" in page
+    assert "The same on every checkpoint (1 goals)" in page and "not judged: the goal" in page
 
 
 def test_the_trend_is_an_allure_result_with_the_plot_and_the_table(tmp_path: Path) -> None:

@@ -150,3 +150,16 @@ def test_environment_names_the_card_each_model_was_judged_with() -> None:
     assert entries["Detector card"] == card
     assert "Colour model card" not in entries
     assert list(entries).index("Detector card") == list(entries).index("Colour model SHA-256") + 1
+
+
+def test_model_paths_in_the_environment_are_relative_to_the_project(tmp_path: Path,
+                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    model = ModelFile("detector", tmp_path / "models" / "det" / "checkpoints" / "epoch-2.onnx", "ab",
+                      f"{tmp_path}/models/det/model.yaml (found)")
+    entries = environment_entries(RunEnvironment(models=(model,), datasets={}, provider="CPUExecutionProvider"))
+    assert (entries["Detector"], entries["Detector card"]) == ("models/det/checkpoints/epoch-2.onnx",
+                                                               "models/det/model.yaml (found)")
+    outside = ModelFile("detector", Path("/elsewhere/x.onnx"), "ab")
+    assert environment_entries(RunEnvironment(models=(outside,), datasets={}, provider="CPU"))["Detector"] == (
+        "/elsewhere/x.onnx")

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 from tests.steps.tiny_world import write_project
 
+from visionspec.cli.run import where_lines
 from visionspec.goals.quantities import Comparison, parse_quantity
 from visionspec.goals.verdict import Goal, Measurement, Status, judge
 from visionspec.report.allure_results import shown_message, tidy_results
@@ -224,3 +225,19 @@ def test_every_run_writes_decision_md_beside_summary_json(project: pytest.Pytest
     assert {"type": "issue", "name": "ML-7", "url": "https://tracker.example/browse/ML-7"} in enough["links"]
     assert {"name": "suite", "value": "Tiny balloons"} in enough["labels"]
     assert [r["status"] for r in results if r["name"].startswith("Decision: ship epoch-01?")] == ["unknown"]
+
+
+def test_run_ends_with_the_decision_where_the_results_went_and_how_to_open_the_report(tmp_path: Path) -> None:
+    results = tmp_path / "results"
+    write_decision(results, "epoch-22", [_found(742)])
+    report = Path("report/visionspec-report.html")
+    assert where_lines(results, report) == [
+        "decision: epoch-22: do not ship: 1 release-gate goal missed",
+        f"results: {results}/ (summary.json, decision.md, Allure results)",
+        "report: report/visionspec-report.html",
+        "open it: xdg-open report/visionspec-report.html  (macOS: open report/visionspec-report.html)",
+    ]
+    assert where_lines(tmp_path / "none", None) == [
+        f"results: {tmp_path / 'none'}/ (summary.json, decision.md, Allure results)",
+        f"make the report: visionspec report --results {tmp_path / 'none'}",
+    ]

@@ -73,7 +73,8 @@ def test_a_wrong_report_names_what_the_object_truly_is(images: dict[int, Path]) 
     tile_set = false_alarm_tiles(detections, np.array([False, False, True, False, False]), ground_truth,
                                  images.__getitem__, labels=["red"] * 5, class_names={1: "balloon"},
                                  attribute="colour")
-    assert [tile.caption for tile in tile_set.tiles] == [("image 2 · score 0.64 · red", "IoU 0.37 with a green balloon")]
+    assert [tile.caption for tile in tile_set.tiles] == [
+        ("image 2 · score 0.64 · red", "IoU 0.37 with a green balloon")]
 
 
 def test_misread_objects_are_ordered_most_confident_first(images: dict[int, Path]) -> None:

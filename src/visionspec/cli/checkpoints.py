@@ -43,6 +43,7 @@ from visionspec.checkpoints import (
 from visionspec.cli.run import add_run_options, pytest_arguments, run_goals, say_waiting
 from visionspec.errors import VisionSpecError
 from visionspec.files import write_text_atomic
+from visionspec.report.decision import DECISION_FILE, report_title
 from visionspec.report.results_folder import held_results
 from visionspec.runtime.session import file_sha256
 
@@ -83,6 +84,8 @@ class SequenceRunner:
         self.args = args
         self.total = total
         self.prefix = prefix
+        self.previous_summary: Path | None = None
+        """the summary.json of the checkpoint judged before, for decision.md's stories"""
         if args.report is not None and args.clean_history:
             shutil.rmtree(args.report / "site" / "history", ignore_errors=True)
 
@@ -127,10 +130,14 @@ class SequenceRunner:
             # one argument: pytest takes an option's value that is a path outside the project for a place
             # to look for its rootdir and ini file
             arguments.append(f"--baseline={checkpoint.baseline}")
+        if self.previous_summary is not None and self.previous_summary.is_file():
+            arguments.append(f"--previous-summary={self.previous_summary}")
         # one sentence a goal is printed anyway; tracebacks of every checkpoint would bury them (`-- --tb=long`)
         arguments[1:1] = ["--tb=no"]
         print(f"{self.prefix}: judging {checkpoint.name} ({checkpoint.path})", flush=True)
-        return run_goals(arguments, folder)
+        code = run_goals(arguments, folder)
+        self.previous_summary = folder / "summary.json"
+        return code
 
     def after_each(self, outcome: CheckpointOutcome, outcomes: list[CheckpointOutcome], *, last: bool) -> None:
         """A line for the checkpoint, then its report (directory build; the single file only for the last)."""
@@ -165,6 +172,10 @@ class SequenceRunner:
             if wanted is not None and produced.is_file():
                 wanted.parent.mkdir(parents=True, exist_ok=True)
                 shutil.copyfile(produced, wanted)
+        decision = self.args.results / last / DECISION_FILE
+        if decision.is_file():  # the candidate's decision where CI finds it, whatever the checkpoint's name
+            shutil.copyfile(decision, self.args.results / DECISION_FILE)
+            print(f"decision: {self.args.results / DECISION_FILE} ({report_title(self.args.results / last)})")
         if self.args.report is not None:
             print(f"report: {(self.args.report / 'visionspec-report.html').resolve()}")
         broken = [outcome.checkpoint.name for outcome in counted if outcome.exit_code not in (0, 1)]

@@ -132,15 +132,31 @@ def environment_entries(environment: RunEnvironment) -> dict[str, str]:
     first, hashes and versions after.
     """
     roles = [(model.role[:1].upper() + model.role[1:], model) for model in environment.models]
-    entries = {role: str(model.path) for role, model in roles}
+    entries = {role: shown_path(model.path) for role, model in roles}
     entries["Execution provider"] = environment.provider
     entries["Device"] = environment.device
     entries.update({f"{role} SHA-256": model.sha256 for role, model in roles})
-    entries.update({f"{role} card": model.card for role, model in roles if model.card})
+    entries.update({f"{role} card": _shown_card(model.card) for role, model in roles if model.card})
     entries.update({f"Data set {dataset_id} digest": digest for dataset_id, digest in environment.datasets.items()})
     entries.update(software_versions())
     entries.update(environment.extra)
     return entries
+
+
+def shown_path(path: Path, start: Path | None = None) -> str:
+    """``path`` relative to the project folder (``start``, default the working directory) when it lies below it.
+
+    The report is read on other machines: ``/home/ci/work/models/x.onnx`` means nothing there.
+    """
+    base = (start or Path.cwd()).resolve()
+    resolved = path.resolve() if path.is_absolute() else (base / path).resolve()
+    return str(resolved.relative_to(base)) if resolved.is_relative_to(base) else str(path)
+
+
+def _shown_card(card: str) -> str:
+    """A card's words (``/abs/models/x/model.yaml (found)``) with its path relative to the project folder."""
+    path, space, rest = card.partition(" ")
+    return shown_path(Path(path)) + space + rest if path.startswith("/") else card
 
 
 def properties_text(entries: Mapping[str, str]) -> str:
