@@ -1,4 +1,4 @@
-@baseline @epic:balloon-detector
+@baseline @epic:balloon-detector @story:ML-12
 Feature: Each detector checkpoint holds its ground against the previous one
   A new checkpoint is judged against the one before it on the same pictures with the same rules,
   balloon by balloon. The report lists the balloons it newly misses, the balloons it newly finds and

@@ -14,7 +14,7 @@ Feature: The colour model names a balloon's paint colour in any light
     Scenario: Overall colour accuracy
       Then the colour accuracy should be at least 95%
 
-    @severity:critical @release-gate
+    @severity:critical @release-gate @story:ML-1
     Scenario: Red balloons are called red
       Then the colour recall for red should be at least 95%
       And at most 3% of the balloons that are not red are called red

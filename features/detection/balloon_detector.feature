@@ -14,7 +14,7 @@ Feature: The balloon detector finds balloons of every size, in every light
       When the detector ingests the images
       Then the recall should be at least 0.92
 
-    @severity:normal @release-gate
+    @severity:normal @release-gate @story:ML-12
     Scenario Outline: Hard balloons are found too
       Given data set "12345"
       And only the <kind> balloons
@@ -29,14 +29,14 @@ Feature: The balloon detector finds balloons of every size, in every light
 
   Rule: Crowded pictures are measured by mAP
 
-    @severity:normal
+    @severity:normal @story:ML-14
     Scenario: Box mAP on the crowded set
       Given data set "balloons-crowd"
       When the detector ingests the images
       Then the box mAP@.50 should be at least 0.85
       And the box mAP@[.50:.95] should be at least 0.45
 
-    @severity:minor
+    @severity:minor @story:ML-14
     Scenario: Counting balloons in crowded pictures
       Given data set "balloons-crowd"
       When the detector ingests the images
@@ -44,7 +44,7 @@ Feature: The balloon detector finds balloons of every size, in every light
 
   Rule: Look-alikes are not balloons
 
-    @severity:critical @release-gate
+    @severity:critical @release-gate @story:ML-15
     Scenario: Few detections on pictures without balloons
       Given data set "12345"
       And only the images without balloons

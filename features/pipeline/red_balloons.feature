@@ -1,4 +1,4 @@
-@pipeline @release-gate @epic:red-balloons
+@pipeline @release-gate @epic:red-balloons @story:ML-1
 Feature: Identify red balloons in images
   With a sample of 1,000 balloons and 4,000 other images, find only the 100 red balloons
   with at least 80% accuracy. Many of the other images hold look-alikes: red balls, suns,
