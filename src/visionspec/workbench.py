@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Protocol, runtime_checkable
 
 import numpy as np
 from numpy.typing import NDArray
@@ -20,11 +22,11 @@ from numpy.typing import NDArray
 from visionspec.datasets.dataset import Dataset
 from visionspec.detections import Detections
 from visionspec.report.allure_files import ModelFile, RunEnvironment
+from visionspec.runtime.backend import InferenceBackend, LocalBackend
 from visionspec.runtime.cache import PredictionCache
 from visionspec.runtime.crops import Classifications, classify_crops
-from visionspec.runtime.backend import InferenceBackend, LocalBackend
 from visionspec.runtime.inference import to_categories
-from visionspec.runtime.progress import ProgressLine
+from visionspec.runtime.progress import ProgressCallback, ProgressLine
 from visionspec.runtime.session import Device, ModelSession, open_model
 
 
@@ -41,6 +43,30 @@ def gpu_name() -> str:
     except (OSError, subprocess.SubprocessError):
         return "GPU"
     return found.stdout.strip().splitlines()[0] if found.stdout.strip() else "GPU"
+
+
+@runtime_checkable
+class RemoteModel(Protocol):
+    """A model under test that runs elsewhere (an analysis service: ``visionspec.service.client``)."""
+
+    @property
+    def name(self) -> str:
+        """Where it runs (the service's address)."""
+        ...
+
+    def environment(self) -> Mapping[str, str]:
+        """What it says it is (version, model hashes), for the report's environment."""
+        ...
+
+    def detections(self, dataset: Dataset, *, cache: PredictionCache | None = None,
+                   progress: ProgressCallback | None = None) -> Detections:
+        """Its detections on every image of ``dataset``, by the data set's category ids."""
+        ...
+
+    def classify(self, dataset: Dataset, image_ids: NDArray[np.int64], boxes: NDArray[np.float64], *,
+                 cache: PredictionCache | None = None, progress: ProgressCallback | None = None) -> Classifications:
+        """Its class for each box."""
+        ...
 
 
 @dataclass
@@ -63,6 +89,8 @@ class Workbench:
     """Id to digest of every data set a model ran on, for the report's environment."""
     candidate_detector: ModelSession | None = None
     """The detector under test (named by executor.json), once a scenario asked for it."""
+    remote: dict[str, RemoteModel] = field(default_factory=dict)
+    """Models under test that ran elsewhere (analysis services), by name, for the report's environment."""
 
     def __repr__(self) -> str:
         # short: Allure and pytest print step arguments; the arrays would take seconds
@@ -86,19 +114,28 @@ class Workbench:
                   for model in self.models]
         providers = sorted({model.provider for model in self.models}) or ["none (no model ran)"]
         device = gpu_name() if "CUDAExecutionProvider" in providers else "CPU"
-        return RunEnvironment(models, dict(self.datasets), ", ".join(providers), device)
+        extra = {key: value for remote in self.remote.values() for key, value in remote.environment().items()}
+        return RunEnvironment(models, dict(self.datasets), ", ".join(providers), device, extra)
 
-    def detections(self, model: ModelSession, dataset: Dataset) -> Detections:
+    def detections(self, model: ModelSession | RemoteModel, dataset: Dataset) -> Detections:
         """``model``'s detections on every image of ``dataset`` (all scores; thresholds come later)."""
-        progress = ProgressLine(sys.stderr, f"{model.path.name} on {dataset.id}")
         self.datasets[dataset.id] = dataset.digest
+        if isinstance(model, RemoteModel):
+            self.remote[model.name] = model
+            progress = ProgressLine(sys.stderr, f"{model.name} on {dataset.id}")
+            return model.detections(dataset, cache=self.cache, progress=progress)
+        progress = ProgressLine(sys.stderr, f"{model.path.name} on {dataset.id}")
         found = self.backend.detect(model, dataset, cache=self.cache, progress=progress)
         return to_categories(found, dataset.categories, model=str(model.path))
 
     def classify(
-        self, model: ModelSession, dataset: Dataset, image_ids: NDArray[np.int64], boxes: NDArray[np.float64]
+        self, model: ModelSession | RemoteModel, dataset: Dataset, image_ids: NDArray[np.int64],
+        boxes: NDArray[np.float64],
     ) -> Classifications:
         """``model``'s class for the crop of every box (ground-truth or detected)."""
-        progress = ProgressLine(sys.stderr, f"{model.path.name} on {len(boxes):,} crops")
         self.datasets[dataset.id] = dataset.digest
+        if isinstance(model, RemoteModel):
+            self.remote[model.name] = model
+            return model.classify(dataset, image_ids, boxes, cache=self.cache)
+        progress = ProgressLine(sys.stderr, f"{model.path.name} on {len(boxes):,} crops")
         return classify_crops(model, dataset, image_ids, boxes, cache=self.cache, progress=progress)

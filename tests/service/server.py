@@ -12,7 +12,11 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+import httpcore  # noqa: F401 - see below
 import httpx
+
+# pytester's in-process runs drop the modules first imported inside them, but httpx keeps the httpcore exception
+# classes it mapped on first use: imported here, httpcore stays the same module for every run of a test session
 
 # `visionspec serve`'s own app, stopped by uvicorn after N requests (a service that dies mid-run)
 _LIMITED = """
@@ -57,7 +61,7 @@ def serving(project: Path, *options: str, max_requests: int | None = None) -> It
     arguments: Sequence[str] = ["--port", str(port), "--models", str(project / "models"), "--device", "cpu", *options]
     command = ([sys.executable, "-c", _LIMITED, str(max_requests), *arguments] if max_requests
                else [sys.executable, "-m", "visionspec", "serve", *arguments])
-    env = {**os.environ, "OMP_NUM_THREADS": "1", "VISIONSPEC_THREADS": "1"}
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "VISIONSPEC_THREADS": "1", "PYTHONUNBUFFERED": "1"}
     with log.open("wb") as output:
         process = subprocess.Popen(command, cwd=project, stdout=output, stderr=subprocess.STDOUT, env=env)
     server = Server(f"http://127.0.0.1:{port}", process, log)

@@ -82,6 +82,13 @@ def phrase_spans(step: Step, step_func: object) -> dict[str, str]:
     return {}
 
 
+def set_fixture(request: pytest.FixtureRequest, name: str, value: object) -> None:
+    """Give the scenario's fixture ``name`` this value, as ``target_fixture`` does (for a step that sets two)."""
+    from pytest_bdd.compat import inject_fixture
+
+    inject_fixture(request, name, value)
+
+
 # --- allure-pytest-bdd -----------------------------------------------------------------------------
 
 
