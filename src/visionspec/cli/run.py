@@ -12,6 +12,7 @@ prediction cache that cannot be written is a warning line on stderr.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -128,7 +129,7 @@ def apply_project(args: argparse.Namespace) -> Path:
             args.results = project.results
         if not args.features:
             args.features = [path for path in project.features if path.exists()] or list(project.features)
-        if args.datasets is None:
+        if args.datasets is None and not os.environ.get("VISIONSPEC_DATASETS"):
             args.datasets = project.datasets
     return project.root
 
