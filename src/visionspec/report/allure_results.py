@@ -125,21 +125,30 @@ def shown_message(message: str) -> str:
     return message
 
 
-def _tidy_details(node: dict[str, Any]) -> bool:
-    """Tidy the status details of a result or step, and of its steps; True when something changed."""
+def _tidy_details(node: dict[str, Any], shown_above: str = "") -> bool:
+    """Tidy the status details of a result or step, and of its steps; True when something changed.
+
+    A step's message that the result already shows above (its one missed goal) is dropped: said once.
+    """
     changed = False
     details = node.get("statusDetails")
     if isinstance(details, dict) and isinstance(details.get("message"), str):
-        message = shown_message(details["message"])
-        if message != details["message"]:
-            details["message"] = message
+        cleaned = shown_message(details["message"])
+        if cleaned != details["message"]:
+            details["message"] = cleaned
             changed = True
             trace = details.get("trace")
-            if isinstance(trace, str) and shown_message(trace.strip()) in (message.strip(), ""):
+            if isinstance(trace, str) and shown_message(trace.strip()) in (cleaned.strip(), ""):
                 del details["trace"]  # the message again, or the exception line: say it once
+    message = details.get("message") if isinstance(details, dict) else None
+    above = shown_above or (message.strip() if isinstance(message, str) else "")
     for step in node.get("steps") or ():
         if isinstance(step, dict):
-            changed = _tidy_details(step) or changed
+            changed = _tidy_details(step, above) or changed
+    if shown_above and isinstance(details, dict) and isinstance(message, str) and message.strip() == shown_above:
+        del details["message"]
+        details.pop("trace", None)
+        changed = True
     return changed
 
 
