@@ -143,15 +143,20 @@ def test_the_service_agrees_with_the_candidate_it_serves(project: pytest.Pyteste
     ]
 
 
-def _wrong_threshold_models(project: Path) -> Path:
-    """The same ONNX files, served with the detector card's threshold lowered to 0.05 (a wrong deployment)."""
-    models = project / "deployed-models"
+def _deployed_models(project: Path, model: str, key: str, value: object) -> Path:
+    """The same ONNX files, served with one key of a card changed (a wrong deployment)."""
+    models = project / f"deployed-{model}-{key}"
     shutil.copytree(project / "models", models)
-    card = models / "balloon-detector" / "model.yaml"
+    card = models / model / "model.yaml"
     data = yaml.safe_load(card.read_text(encoding="utf-8"))
-    data["score_threshold"] = 0.05
+    data[key] = value
     card.write_text(yaml.safe_dump(data), encoding="utf-8")
     return models
+
+
+def _wrong_threshold_models(project: Path) -> Path:
+    """The detector card's threshold lowered to 0.05."""
+    return _deployed_models(project, "balloon-detector", "score_threshold", 0.05)
 
 
 def test_a_service_with_another_threshold_disagrees_with_evidence(project: pytest.Pytester) -> None:
@@ -248,3 +253,40 @@ def test_a_bad_service_address_or_mapping_is_broken(project: pytest.Pytester) ->
     assert bad_address.ret == bad_mapping.ret == 2
     assert "'ftp://example' is not the address of a service" in goal_lines(bad_address)[0]
     assert "service.yaml: unknown key 'box_fromat'" in goal_lines(bad_mapping)[0]
+
+
+def test_a_service_that_names_other_colours_disagrees(project: pytest.Pytester) -> None:
+    # red and blue swapped in the served colour card: the same boxes, every one named another colour
+    classes = ["blue", "orange", "yellow", "green", "red", "purple", "pink", "white"]
+    with serving(project.path, "--models", str(_deployed_models(project.path, "balloon-colour", "classes",
+                                                                 classes))) as swapped:
+        result = judge(project, """
+  Scenario: The service is the model we tested
+    Then the service should agree with the candidate detector on at least 99% of the pictures
+
+  Scenario: Red balloons
+    When the detector ingests the images
+    Then it should find at least 5 of the 5 red balloons
+""", swapped.url)
+
+    assert result.ret == 1
+    # the 10 bright pictures have a box each (8 balloons and 2 false alarms): each named blue, not red
+    assert goal_lines(result) == [
+        "MISSED  The service is the model we tested: the service agreed with the candidate detector on 10 of 20 "
+        "images (50.0%, 95% CI 29.9-70.1%); goal: at least 99%; short by 49.0 points",
+        "MISSED  Red balloons: found and called red: 0 of 5 red balloons (0.0%, 95% CI 0.0-43.4%); goal: at least "
+        "5 of 5; short by 5",
+    ]
+
+
+def test_the_mapping_in_the_project_config_is_read(project: pytest.Pytester, server: Server) -> None:
+    (project.path / "visionspec.toml").write_text('[service]\nitems = "result.objects"\n', encoding="utf-8")
+
+    result = judge(project, """
+  Scenario: Enough balloons are found
+    When the detector ingests the images
+    Then it should find at least 8 balloons
+""", server.url)
+
+    assert result.ret == 2
+    assert "expected a JSON object with 'result.objects'" in goal_lines(result)[0]

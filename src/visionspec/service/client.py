@@ -162,7 +162,7 @@ class ServiceClient:
                 status = problem if response is None else f"HTTP {response.status_code}: {_error_text(response)}"
                 raise ServiceError(f"the analysis service at {address} did not say its version "
                                    f"({address}{mapping.version_path}: {status}); fix: start the service, or check "
-                                   "the address and version_path in service.yaml")
+                                   "the address and version_path in the service mapping")
             version = read_version(_json(response, f"{address}{mapping.version_path}"), mapping, address)
         except BaseException:
             http.close()
@@ -392,7 +392,8 @@ class ServiceModel:
         if len(found) and not (category_ids >= 0).any():
             raise ServiceError(
                 f"{self.client.url}: none of the service's labels ({', '.join(sorted(set(found.labels.tolist())))}) "
-                f"is a class of the data set ({', '.join(ids_by_name)}); fix: map them under labels in service.yaml"
+                f"is a class of the data set ({', '.join(ids_by_name)}); fix: map them under labels in the service "
+                "mapping"
             )
         keep = category_ids >= 0
         return Detections.build(found.image_ids[keep], category_ids[keep], found.boxes[keep], found.scores[keep])
@@ -446,7 +447,7 @@ class ServiceColourModel:
         """
         if not self.card.classes:
             raise ServiceError(f"{self.client.url}: the service does not list its colours (in /v1/version "
-                               "'classes'); fix: list them under colours in service.yaml")
+                               "'classes'); fix: list them under colours in the service mapping")
         found = self.client.answers(dataset, cache=cache, progress=progress)
         rows = np.array([self._item(found, int(image_id), box, dataset) for image_id, box in
                          zip(image_ids, np.asarray(boxes, np.float64).reshape(-1, 4), strict=True)], dtype=np.int64)

@@ -12,8 +12,8 @@ The reference contract (``visionspec serve``; docs/service.md)::
 
 A team's own service may answer in other words: ``ServiceMapping`` names its fields (a dotted path for the
 list of items, e.g. ``result.objects``), its box format (``xywh``, ``xyxy``, ``cxcywh``), its labels and colour
-values in the data set's words, its endpoints and how to call it (concurrency, timeout, retries). It is read
-from ``service.yaml`` (``load_mapping``); every key is optional.
+values in the data set's words, its endpoints and how to call it (concurrency, timeout, retries). It is the
+project config's ``service`` table, or a ``service.yaml`` (``load_mapping``); every key is optional.
 
 An answer is validated once, here, where it enters: a malformed one is a ``ServiceError`` naming the picture.
 """
@@ -95,7 +95,8 @@ class ServiceMapping:
 
     @classmethod
     def from_dict(cls, data: object, source: str) -> ServiceMapping:
-        """The mapping from a parsed ``service.yaml``; an unknown key or a bad value is a ``ServiceError``."""
+        """The mapping from a parsed ``service.yaml`` or config table; an unknown key or a bad value is a
+        ``ServiceError``."""
         if data is None:
             return cls()
         if not isinstance(data, dict):
@@ -150,7 +151,8 @@ def _text(value: object, where: str) -> str:
 
 
 def _text_or_none(value: object, where: str) -> str | None:
-    return None if value is None else _text(value, where)
+    """None for null or "" (TOML has no null: ``colour = ""`` says the service names no colour)."""
+    return None if value is None or value == "" else _text(value, where)
 
 
 _CHECKS: dict[str, Callable[[object, str], Any]] = {
@@ -161,12 +163,13 @@ _CHECKS: dict[str, Callable[[object, str], Any]] = {
 
 
 def _mapping_value(name: str, value: object, source: str) -> Any:
-    """One validated key of ``service.yaml``."""
+    """One validated key of the mapping."""
     return _CHECKS.get(name, _text)(value, f"{source}: {name}")
 
 
 SERVICE_CONFIG_ENV = "VISIONSPEC_SERVICE_CONFIG"
-"""Environment variable: the service mapping file (default: ``service.yaml`` beside the features)."""
+"""Environment variable: a service mapping file for the whole run (else ``service.yaml`` beside a feature file, else
+the project config's ``service`` table)."""
 SERVICE_URL_ENV = "VISIONSPEC_SERVICE_URL"
 """Environment variable: the service ``Given the analysis service`` means when no mapping names one."""
 MAPPING_FILE = "service.yaml"
@@ -314,7 +317,7 @@ def _colour(item: dict[str, Any], mapping: ServiceMapping, where: str) -> tuple[
 
 def _malformed(where: str, expected: str) -> ServiceError:
     return ServiceError(f"{where}: the service answered HTTP 200 but not as its contract says: expected {expected}; "
-                        "fix: the service, or the mapping in service.yaml")
+                        "fix: the service, or the service mapping (project config, service.yaml)")
 
 
 @dataclass(frozen=True)

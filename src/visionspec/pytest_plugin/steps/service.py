@@ -2,8 +2,8 @@
 
 ``Given the analysis service at "URL"`` makes the service the detector and the colour model of the
 scenario: the When and Then steps run unchanged on what it answers. The service's JSON is read through the
-mapping in ``service.yaml`` (``VISIONSPEC_SERVICE_CONFIG``, else beside the feature file, else in the project
-root; none: the reference contract of ``visionspec serve``). Each service is connected once per run; its
+mapping (``VISIONSPEC_SERVICE_CONFIG``, else ``service.yaml`` beside the feature file, else the project config's
+``service`` table; none: the reference contract of ``visionspec serve``). Each service is connected once per run; its
 version and model hashes go into the report's environment.
 """
 
@@ -63,13 +63,18 @@ def analysis_services() -> Iterator[dict[str, object]]:
 @pytest.fixture
 def service_mapping(request: pytest.FixtureRequest) -> ServiceMapping:
     """How to call the service and read its JSON: ``VISIONSPEC_SERVICE_CONFIG``, else ``service.yaml`` beside the
-    feature file or in the project root, else the reference contract."""
+    feature file, else the project config's ``service`` table, else the reference contract."""
+    from visionspec.pytest_plugin import PROJECT_KEY
+
     configured = os.environ.get(SERVICE_CONFIG_ENV, "").strip()
     if configured:
         return load_mapping(Path(configured))
-    for folder in (Path(str(request.node.path)).parent, Path(str(request.config.rootpath))):
-        if (folder / MAPPING_FILE).is_file():
-            return load_mapping(folder / MAPPING_FILE)
+    beside = Path(str(request.node.path)).parent / MAPPING_FILE
+    if beside.is_file():
+        return load_mapping(beside)
+    project = request.config.stash.get(PROJECT_KEY, None)
+    if project is not None and "service" in project.extra:
+        return ServiceMapping.from_dict(project.extra["service"], f"{project.source or project.root}: service")
     return ServiceMapping()
 
 
