@@ -343,36 +343,8 @@ ul { margin: 4px 0; padding-left: 22px; }
 """.strip()
 
 
-# Allure's page resets the styles of a description: the fragment carries its own, inline.
-_INLINE = {
-    "h1": "font-size:20px;font-weight:700;margin:4px 0 6px", "h2": "font-size:17px;font-weight:700;margin:16px 0 6px",
-    "h3": "font-size:15px;font-weight:600;margin:12px 0 4px", "p": "margin:4px 0",
-    "p.verdict": "font-size:18px;font-weight:700;padding:6px 12px;border-radius:6px;display:inline-block;margin:4px 0",
-    "table": "border-collapse:collapse;margin:4px 0 8px",
-    "th": "padding:4px 10px;border-bottom:1px solid #e0e0e0;text-align:left;background:#f5f5f5;font-weight:600",
-    "td": "padding:4px 10px;border-bottom:1px solid #e0e0e0;text-align:left;vertical-align:top",
-    "span.badge": "display:inline-block;padding:1px 8px;border-radius:10px;font-size:12px;font-weight:600",
-    "ul": "margin:4px 0;padding-left:22px;list-style:disc",
-    "good": "background:#e8f5e9;color:#1b5e20", "bad": "background:#ffebee;color:#b71c1c",
-    "neutral": "background:#eceff1;color:#37474f",
-}
-
-
-def _inline_styles(fragment: str) -> str:
-    """The fragment with each element's style written on it (``<h1 style=...>``)."""
-    for tag in ("h1", "h2", "h3", "table", "th", "td", "ul"):
-        fragment = fragment.replace(f"<{tag}>", f'<{tag} style="{_INLINE[tag]}">')
-    fragment = fragment.replace("<p>", f'<p style="{_INLINE["p"]}">')
-    for tone in ("good", "bad", "neutral"):
-        fragment = fragment.replace(f'<p class="verdict {tone}">',
-                                    f'<p style="{_INLINE["p.verdict"]};{_INLINE[tone]}">')
-        fragment = fragment.replace(f'<span class="badge {tone}">',
-                                    f'<span style="{_INLINE["span.badge"]};{_INLINE[tone]}">')
-    return fragment
-
-
 def render_html(blocks: Iterable[Block], *, page: bool = True) -> str:
-    """The blocks as HTML: a whole page (an attachment), or a fragment with inline styles (an Allure description)."""
+    """The blocks as HTML: a whole page (an attachment), or a fragment (an Allure description)."""
     out: list[str] = []
     for block in blocks:
         if isinstance(block, Heading):
@@ -398,7 +370,7 @@ def render_html(blocks: Iterable[Block], *, page: bool = True) -> str:
             out.append(f"<ul>{items}</ul>")
     body = "\n".join(out)
     if not page:
-        return _inline_styles(body)
+        return body
     return f'<!DOCTYPE html>\n<html><head><meta charset="utf-8"><style>\n{_STYLE}\n</style></head><body>\n{body}\n' \
            "</body></html>\n"
 
@@ -486,12 +458,18 @@ def _decision_result(folder: Path, checkpoint: str, line: str, blocks: Sequence[
     page = render_html(blocks)
     return write_result(
         folder, name=f"Decision: ship {checkpoint}? → {line}", status="unknown", history_key=DECISION_RESULT_KEY,
-        description_html=render_html(blocks, page=False),
+        description_html=render_html(_summary_blocks(blocks), page=False),
         attachments=[Attachment("decision", page.encode(), "text/html", "html"),
                      Attachment(DECISION_FILE, render_markdown(blocks).encode(), "text/markdown", "md")],
         labels=[("suite", "Decision"), ("feature", "Decision"), ("severity", "blocker")],
         start_ms=start, stop_ms=start,
     )
+
+
+def _summary_blocks(blocks: Sequence[Block]) -> list[Block]:
+    """The description's blocks: the verdict, why, and the stories; no tables (Allure strips a description's
+    styles, so tables read badly there: they are in the attachment "decision")."""
+    return [block for block in blocks if not isinstance(block, Table)]
 
 
 def report_title(results: Path) -> str | None:
