@@ -98,3 +98,18 @@ def test_the_script_judges_a_real_checkpoint(tmp_path: Path) -> None:
     assert done.returncode == 1, done.stdout + done.stderr
     assert done.stderr.strip().endswith("epoch-2.onnx MISSES goals: the model is not good enough (see the report)")
     assert 'name="Recall does not drop"' in (tmp_path / "results" / "junit.xml").read_text(encoding="utf-8")
+
+
+@pytest.mark.skipif(BASH is None, reason="needs bash")
+def test_the_decision_is_printed_outside_a_pull_request_and_both_recipes_post_it(tmp_path: Path) -> None:
+    decision = tmp_path / "decision.md"
+    decision.write_text("# Decision: ship epoch-22?\n\n**ship it**\n", encoding="utf-8")
+    env = {key: value for key, value in os.environ.items()
+           if key not in ("GITHUB_ACTIONS", "GITLAB_CI", "PR_NUMBER", "CI_MERGE_REQUEST_IID")}
+    assert BASH is not None
+    done = subprocess.run([BASH, str(ROOT / "docs" / "ci" / "post-decision.sh"), str(decision)], capture_output=True,
+                          text=True, env=env, check=False, timeout=60)
+    assert (done.returncode, done.stdout) == (0, decision.read_text(encoding="utf-8"))
+    for recipe in ("github-actions.yml", "gitlab-ci.yml"):
+        assert "bash docs/ci/post-decision.sh results/decision.md" in (ROOT / "docs" / "ci" / recipe).read_text(
+            encoding="utf-8")
