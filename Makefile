@@ -12,7 +12,7 @@ $(BIN)/python:
 
 # run-only install: the engine, the runtime and the reporting stack (no torch)
 $(VENV)/.run-installed: pyproject.toml | $(BIN)/python
-	$(BIN)/pip install --quiet -e .
+	$(BIN)/pip install --quiet -e '.[serve]'
 	touch $@
 
 # everything the tests need: dev tools, the metric references, the training extra (torch), the Ray backend and

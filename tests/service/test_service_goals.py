@@ -290,3 +290,24 @@ def test_the_mapping_in_the_project_config_is_read(project: pytest.Pytester, ser
 
     assert result.ret == 2
     assert "expected a JSON object with 'result.objects'" in goal_lines(result)[0]
+
+
+def test_an_unconfigured_service_is_skipped_saying_how_to_configure_it(
+    project: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("VISIONSPEC_SERVICE_URL", raising=False)
+    (project.path / "features" / "goals.feature").write_text("""Feature: Tiny balloons
+  Background:
+    Given data set "tiny"
+    And the analysis service
+
+  Scenario: Enough balloons are found
+    When the detector ingests the images
+    Then it should find at least 8 balloons
+""", encoding="utf-8")
+
+    result = project.runpytest("features", "-p", "no:cacheprovider")
+
+    assert result.ret == 0
+    result.assert_outcomes(skipped=1)
+    assert goal_lines(result)[0].startswith("SKIPPED Enough balloons are found: no analysis service is configured")

@@ -1,12 +1,16 @@
 """``visionspec demo``: the whole loop on the built-in data and reference models, ending with the report.
 
 Builds the data sets the shipped goals use (once; later runs only verify them), judges the goals on
-the reference checkpoints and prints the path of the single-file report for the product owner.
+the reference checkpoints and prints the path of the single-file report for the product owner. Then, with
+the extra ``serve``, it starts the reference analysis service on 127.0.0.1, judges ``features/service``
+through it (the service against the candidate it serves: what users get), prints that report too and
+stops the service.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import time
 from importlib import import_module
 from pathlib import Path
@@ -21,6 +25,8 @@ EXIT_OK, EXIT_BROKEN = 0, 2
 
 DEMO_DATASETS = ("12345", "balloons-crowd")
 DEFAULT_REPORT = Path("reports") / "demo"
+SERVICE_FEATURES = Path("features") / "service"
+SERVICE_DATASETS = ("balloons-smoke",)
 
 
 def register(subparsers: Any) -> None:
@@ -69,4 +75,47 @@ def demo_command(args: argparse.Namespace) -> int:
     ])
     status = checkpoints_command(sequence)
     print(f"\nThe product owner's report: {(args.report / SINGLE_FILE_NAME).resolve()}")
-    return EXIT_BROKEN if status == EXIT_BROKEN else EXIT_OK
+    service_report = args.report.parent / f"{args.report.name}-service"
+    service_status = judge_service(registry, args.models, args.results.parent / f"{args.results.name}-service",
+                                   service_report, SERVICE_DATASETS, datasets=args.datasets)
+    if service_status is not None:
+        print(f"The analysis service's report: {(service_report / SINGLE_FILE_NAME).resolve()}")
+    return EXIT_BROKEN if EXIT_BROKEN in (status, service_status) else EXIT_OK
+
+
+def judge_service(registry: DatasetRegistry, models: Path, results: Path, report: Path | None,
+                  dataset_ids: tuple[str, ...], *, datasets: Path | None = None) -> int | None:
+    """Serve the newest checkpoints on 127.0.0.1, judge ``features/service`` through the service, stop it.
+
+    Returns the run's exit code, or None when there is nothing to judge (no ``features/service``) or the
+    extra ``serve`` is not installed (said on the terminal).
+    """
+    if not SERVICE_FEATURES.is_dir():
+        return None
+    try:
+        from visionspec.service.background import background_service
+    except ImportError as err:
+        print(f"\nthe analysis service: not judged ({err.name} is missing; pip install 'visionspec[serve]')")
+        return None
+    for dataset_id in dataset_ids:
+        ensure_built(registry, dataset_id)
+    from visionspec.cli import build_parser
+    from visionspec.cli.run import run_command
+    from visionspec.service.contract import SERVICE_URL_ENV
+
+    print("\nthe analysis service: starting visionspec serve on 127.0.0.1 ...", flush=True)
+    with background_service(models) as url:
+        print(f"the analysis service: {url}; judging {SERVICE_FEATURES} through it", flush=True)
+        run = build_parser().parse_args([
+            "run", str(SERVICE_FEATURES), "--results", str(results), *(["--report", str(report)] if report else []),
+            *(["--datasets", str(datasets)] if datasets else []),
+        ])
+        before = os.environ.get(SERVICE_URL_ENV)
+        os.environ[SERVICE_URL_ENV] = url
+        try:
+            return run_command(run)
+        finally:
+            if before is None:
+                os.environ.pop(SERVICE_URL_ENV, None)
+            else:
+                os.environ[SERVICE_URL_ENV] = before
