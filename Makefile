@@ -21,12 +21,13 @@ $(VENV)/.dev-installed: pyproject.toml | $(BIN)/python
 	$(BIN)/pip install --quiet -e '.[dev,train,ray,serve]'
 	touch $@ $(VENV)/.run-installed
 
+# the demo's exit code is its last verdict: 1 (the newest checkpoint misses goals) is a demo that ran, 2 is not
 demo: $(VENV)/.run-installed
-	$(BIN)/visionspec demo
+	$(BIN)/visionspec demo || [ $$? -eq 1 ]
 
 test: $(VENV)/.dev-installed
 	$(BIN)/python -m pytest
 
 lint: $(VENV)/.dev-installed
-	$(BIN)/ruff check src tests steps fixtures bench
+	$(BIN)/ruff check src tests bench
 	$(BIN)/mypy

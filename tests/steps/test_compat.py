@@ -21,7 +21,8 @@ import pytest
     ("allure_pytest_bdd.steps", "stop_gherkin_step"),
 ])
 def test_the_private_names_visionspec_uses_exist(module: str, name: str) -> None:
-    assert hasattr(importlib.import_module(module), name), f"{module}.{name} moved: update visionspec.pytest_plugin.compat"
+    assert hasattr(importlib.import_module(module), name), (
+        f"{module}.{name} moved: update visionspec.pytest_plugin.compat")
 
 
 def test_the_signatures_visionspec_calls_are_unchanged() -> None:

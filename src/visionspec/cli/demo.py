@@ -19,9 +19,9 @@ from typing import Any
 from visionspec.checkpoints import REFERENCE_COLOUR_MODEL, REFERENCE_DETECTOR, newest_checkpoint
 from visionspec.cli.run import DEFAULT_RESULTS
 from visionspec.datasets.registry import DatasetRegistry
+from visionspec.goals.verdict import ExitCode
 from visionspec.report.allure_cli import SINGLE_FILE_NAME
-
-EXIT_OK, EXIT_BROKEN = 0, 2
+from visionspec.report.decision import DECISION_FILE
 
 DEMO_DATASETS = ("12345", "balloons-crowd")
 DEFAULT_REPORT = Path("reports") / "demo"
@@ -58,8 +58,9 @@ def ensure_built(registry: DatasetRegistry, dataset_id: str) -> None:
 def demo_command(args: argparse.Namespace) -> int:
     """Build the data, judge every reference detector checkpoint in order, print the report's path.
 
-    Early checkpoints missing goals is the point of the demo (the trend shows training progress), so
-    the demo exits 0 unless something could not be judged (2).
+    Early checkpoints missing goals is the story (the trend shows training progress); the exit code is the
+    verdict the demo ends with, on the newest checkpoint (and the service): 0 every goal met, 1 a goal
+    missed, 2 something could not be judged.
     """
     registry = DatasetRegistry(args.datasets)
     for dataset_id in DEMO_DATASETS:
@@ -80,7 +81,20 @@ def demo_command(args: argparse.Namespace) -> int:
                                    service_report, SERVICE_DATASETS, datasets=args.datasets)
     if service_status is not None:
         print(f"The analysis service's report: {(service_report / SINGLE_FILE_NAME).resolve()}")
-    return EXIT_BROKEN if EXIT_BROKEN in (status, service_status) else EXIT_OK
+    code = max(ExitCode(status), ExitCode(service_status or 0))
+    decision = args.results / DECISION_FILE
+    if decision.is_file():  # its head: the verdict and the release gate (every goal follows in the file)
+        head = decision.read_text(encoding="utf-8").split("\n## Every goal")[0].strip()
+        print(f"\nThe decision on the newest checkpoint ({decision}):\n\n{head}")
+    print(f"\nvisionspec demo: exit {int(code)} ({_ENDING[code]})")
+    return code
+
+
+_ENDING = {
+    ExitCode.MET: "the newest checkpoint meets every goal",
+    ExitCode.MISSED: "the newest checkpoint misses goals: see the decision above and the report",
+    ExitCode.BROKEN: "something could not be judged: see the BROKEN lines above",
+}
 
 
 def judge_service(registry: DatasetRegistry, models: Path, results: Path, report: Path | None,

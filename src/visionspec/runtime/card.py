@@ -207,6 +207,17 @@ class InputSpec:
     multiple: int = 32
     placeholder_dims: bool = False
 
+    @property
+    def fixed_size(self) -> tuple[int, int]:
+        """(height, width) of a card with a fixed input size.
+
+        Raises:
+            ModelCardError: the card runs pictures at their own size (``resize: native``).
+        """
+        if self.height is None or self.width is None:
+            raise ModelCardError(f"input {self.name!r}: resize native has no fixed size; fix: give input.size")
+        return self.height, self.width
+
     def to_dict(self) -> dict[str, Any]:
         """Plain values, for JSON, cache keys and reports (a card of these values reads back the same; keys
         that only apply to native inputs or placeholder dims appear only when used)."""

@@ -79,7 +79,8 @@ def place_images(
     with ThreadPoolExecutor(max_workers=max(1, threads)) as pool:
         placed = list(pool.map(lambda row: placer(open_image(dataset.image_path(int(row)))), rows))
     transforms = tuple(transform for _, transform in placed)
-    pixels = np.stack([array for array, _ in placed]) if placed else np.zeros((0, spec.height, spec.width, 3))
+    height, width = spec.fixed_size
+    pixels = np.stack([array for array, _ in placed]) if placed else np.zeros((0, height, width, 3))
     class_of_category = _class_indices(dataset, classes)
     annotations = dataset.annotations
     wanted = np.flatnonzero(np.isin(annotations.category_ids, list(class_of_category)))
@@ -128,7 +129,7 @@ class DetectorBatches:
 
     def __init__(self, images: PlacedImages, *, spec: InputSpec, batch_size: int, crop: int, num_classes: int,
                  seed: int) -> None:
-        if crop % 32 or crop > min(spec.height, spec.width):
+        if crop % 32 or crop > min(spec.fixed_size):
             raise ValueError(f"crop {crop} must be a multiple of 32 and at most the input size")
         self._images = images
         self._spec = spec
@@ -149,7 +150,8 @@ class DetectorBatches:
     def _batch(self, picks: NDArray[np.int64]) -> tuple[Tensor, CentreTargets]:
         """Crop, flip and jitter the picked pictures."""
         crop = self._crop
-        corners = self._rng.integers(0, [self._spec.width - crop + 1, self._spec.height - crop + 1],
+        height, width = self._spec.fixed_size
+        corners = self._rng.integers(0, [width - crop + 1, height - crop + 1],
                                      size=(len(picks), 2))
         flips = self._rng.random(len(picks)) < 0.5
         pixels = np.stack([self._images.pixels[pick, y : y + crop, x : x + crop]
