@@ -401,3 +401,25 @@ Feature: Identify red balloons in images
         "MET     As the product team wrote it: found and called red: 5 of 5 red balloons (100.0%, 95% CI 56.6-100.0%); "
         "goal: at least 5; met exactly",
     ]
+
+
+def test_each_picture_is_drawn_once_per_content(project: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> None:
+    from visionspec.report import attach, plots
+
+    drawn: list[int] = []
+    real = plots.confusion_matrix_plot
+    monkeypatch.setattr(plots, "confusion_matrix_plot", lambda *a, **k: drawn.append(1) or real(*a, **k))
+    monkeypatch.setattr(attach, "_DRAWN", type(attach._DRAWN)())
+    result = run(project, """
+  Scenario: Colours, three goals
+    When the colour model classifies the annotated balloons
+    Then the colour recall for red should be at least 95%
+    And the colour accuracy should be at least 50%
+    And at most 60% of the balloons that are not red are called red
+
+  Scenario: The same colours again
+    When the colour model classifies the annotated balloons
+    Then the colour accuracy should be at least 50%
+""", "--alluredir", "allure-results")
+    assert result.ret == 0
+    assert drawn == [1]  # four goals on the same classifications: one confusion matrix

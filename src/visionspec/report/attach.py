@@ -2,12 +2,16 @@
 
 Each Then step calls one of these after measuring; they only draw what the result already holds.
 Outside an Allure run (no ``--alluredir``) ``allure.attach`` does nothing, so they cost little there;
-the pictures are still drawn, which is why sheets are capped.
+the pictures are still drawn, which is why sheets are capped. A picture is drawn once per content in a
+run: the goals of one result (every colour bar of the colour model, precision and recall of one pass)
+share their confusion matrix, PR curve and contact sheets.
 """
 
 from __future__ import annotations
 
-from collections import Counter
+import hashlib
+import pickle
+from collections import Counter, OrderedDict
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
@@ -28,10 +32,26 @@ def _picture(picture: Picture, name: str) -> None:
     allure.attach(picture.data, name=name, attachment_type=picture.media_type, extension=picture.extension)
 
 
+_DRAWN: OrderedDict[bytes, Picture] = OrderedDict()
+_DRAWN_LIMIT = 64  # pictures kept for reuse: bounded, so a long run's memory stays flat
+
+
+def drawn(content: object, draw: Callable[[], Picture]) -> Picture:
+    """``draw()``, or the picture already drawn for the same ``content`` (anything picklable it is drawn from)."""
+    key = hashlib.sha256(pickle.dumps(content, protocol=pickle.HIGHEST_PROTOCOL)).digest()
+    picture = _DRAWN.get(key)
+    if picture is None:
+        picture = _DRAWN[key] = draw()
+        if len(_DRAWN) > _DRAWN_LIMIT:
+            _DRAWN.popitem(last=False)
+    _DRAWN.move_to_end(key)
+    return picture
+
+
 def _sheet(tiles: TileSet, name: str) -> None:
     """A contact sheet, only when there is something to show (reports stay small)."""
     if tiles.total:
-        _picture(contact_sheet(tiles), name)
+        _picture(drawn(("sheet", tiles), lambda: contact_sheet(tiles)), name)
 
 
 def _html(page: str, name: str) -> None:
@@ -140,7 +160,7 @@ def coco_evidence(result: DetectionResult) -> None:
                 f"confidence ≥ {result.thresholds.score:.2f}",
             )
         )
-    _picture(pr_curve_plot(curves, title="Precision-recall at IoU 0.50"), "PR curve")
+    _picture(drawn(("pr", curves), lambda: pr_curve_plot(curves, title="Precision-recall at IoU 0.50")), "PR curve")
 
 
 def counting_evidence(result: DetectionResult) -> None:
@@ -233,7 +253,9 @@ def colour_evidence(result: AnnotatedResult) -> None:
         ),
         "per colour",
     )
-    _picture(confusion_matrix_plot(metrics.confusion, metrics.classes, metrics.classes), "confusion matrix")
+    matrix = (metrics.confusion, metrics.classes)
+    _picture(drawn(("confusion", matrix), lambda: confusion_matrix_plot(metrics.confusion, metrics.classes,
+                                                                        metrics.classes)), "confusion matrix")
     annotations = result.scope.dataset.annotations.take(result.scope.objects)
     predicted = result.predicted_labels
     misread = predicted != result.true_labels
