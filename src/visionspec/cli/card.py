@@ -14,8 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from visionspec.errors import ModelCardError, VisionSpecError
-
-EXIT_OK = 0
+from visionspec.goals.verdict import ExitCode
 
 
 def register(subparsers: Any) -> None:
@@ -46,7 +45,7 @@ def init_command(args: argparse.Namespace) -> int:
     text = proposal.to_yaml(args.model)
     if args.out is not None and str(args.out) == "-":
         sys.stdout.write(text)
-        return EXIT_OK
+        return ExitCode.MET
     out: Path = args.out or args.model.with_suffix(".yaml")
     if out.exists() and not args.force:
         raise VisionSpecError(f"{out} exists: pass --force to replace it, or --out to write elsewhere")
@@ -61,7 +60,7 @@ def init_command(args: argparse.Namespace) -> int:
     except VisionSpecError as err:
         print(f"as proposed, the card does not fit the file yet: {err}")
     print(f"next: edit {out}, then `visionspec card check {out} --model {args.model}`")
-    return EXIT_OK
+    return ExitCode.MET
 
 
 def check_command(args: argparse.Namespace) -> int:
@@ -70,7 +69,7 @@ def check_command(args: argparse.Namespace) -> int:
 
     if args.model is not None:
         print(_check_one(args.card, args.model))
-        return EXIT_OK
+        return ExitCode.MET
     models = [model for model in _nearby_models(args.card) if card_path_for(model).resolve() == args.card.resolve()]
     if not models:
         try:
@@ -80,10 +79,10 @@ def check_command(args: argparse.Namespace) -> int:
                                  "metadata card)") from err
         print(f"ok: {args.card} is a valid card (adapter {card.output.kind}); no model file uses it: pass --model "
               "to check it against one")
-        return EXIT_OK
+        return ExitCode.MET
     for model in models:
         print(_check_one(args.card, model))
-    return EXIT_OK
+    return ExitCode.MET
 
 
 def _check_one(card: Path, model: Path) -> str:

@@ -10,7 +10,7 @@ import argparse
 import sys
 from typing import Any
 
-EXIT_OK = 0
+from visionspec.goals.verdict import ExitCode
 
 
 def register(subparsers: Any) -> None:
@@ -26,4 +26,4 @@ def cards_command(args: argparse.Namespace) -> int:
     from visionspec.runtime.card_reference import card_reference
 
     sys.stdout.write(card_reference(markdown=args.markdown))
-    return EXIT_OK
+    return ExitCode.MET

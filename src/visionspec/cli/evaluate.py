@@ -21,11 +21,11 @@ from typing import Any
 
 from visionspec.datasets.coco import CocoFile, read_coco
 from visionspec.detections import Detections
+from visionspec.goals.verdict import ExitCode
 from visionspec.metrics.coco import average_precision, evaluate_coco
 from visionspec.metrics.results import ClassCounts, CocoEvaluation, ThresholdCounts
 from visionspec.metrics.threshold import counts_at
 
-EXIT_OK = 0
 DEFAULT_SCORE = 0.5
 DEFAULT_IOU = 0.5
 
@@ -83,7 +83,7 @@ def evaluate_command(args: argparse.Namespace) -> int:
     else:
         print(_text(coco, detections, evaluation, counts))
         print(f"score threshold {score:g}: {source}")
-    return EXIT_OK
+    return ExitCode.MET
 
 
 def score_threshold(given: float | None, card: Path | None, model: Path | None) -> tuple[float, str]:

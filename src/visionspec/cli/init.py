@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from visionspec.errors import VisionSpecError
+from visionspec.goals.verdict import ExitCode
 from visionspec.project import CONFIG_FILE, PYPROJECT, find_project
 
 EXAMPLE_FEATURE = """\
@@ -83,4 +84,4 @@ def run(args: argparse.Namespace) -> int:
           "  visionspec card init MODEL.onnx --out models/my-detector/model.yaml   # then copy MODEL.onnx to "
           "models/my-detector/checkpoints/\n"
           "  visionspec run                                                      # judge features/ against them")
-    return 0
+    return ExitCode.MET

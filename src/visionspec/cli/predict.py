@@ -20,14 +20,13 @@ from typing import Any
 from visionspec.datasets.registry import DatasetRegistry
 from visionspec.errors import VisionSpecError
 from visionspec.files import write_atomic
+from visionspec.goals.verdict import ExitCode
 from visionspec.runtime.backend import BACKEND_ENV, BACKEND_NAMES, make_backend
 from visionspec.runtime.batching import DEFAULT_BATCH_SIZE, BatchSettings
 from visionspec.runtime.cache import PredictionCache
 from visionspec.runtime.inference import to_categories
 from visionspec.runtime.progress import ProgressLine
 from visionspec.runtime.session import Device, open_model
-
-EXIT_OK = 0
 
 
 def _positive(text: str) -> int:
@@ -92,4 +91,4 @@ def predict_command(args: argparse.Namespace) -> int:
           f"({origin}, {found.provider}) written to {args.out}")
     for problem in cache.stats.write_errors:
         print(f"visionspec: warning: the prediction cache could not be written: {problem}", file=sys.stderr)
-    return EXIT_OK
+    return ExitCode.MET

@@ -6,6 +6,7 @@ import argparse
 from pathlib import Path
 from typing import Any
 
+from visionspec.goals.verdict import ExitCode
 from visionspec.report.allure_cli import DEFAULT_REPORT_NAME, DEFAULT_TOOLS_DIR, SITE_FOLDER, generate
 
 DEFAULT_RESULTS = Path("allure-results")
@@ -37,4 +38,4 @@ def report_command(args: argparse.Namespace) -> int:
     """Generate both reports; print the single file's path."""
     single_file = generate(args.results, args.out, tools_dir=args.tools, report_name=args.name)
     print(single_file.resolve())
-    return 0
+    return ExitCode.MET

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from visionspec.errors import VisionSpecError
+from visionspec.goals.verdict import ExitCode
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8000
@@ -66,4 +67,4 @@ def serve_command(args: argparse.Namespace) -> int:
         if stop.code not in (0, None):
             raise VisionSpecError(f"cannot serve on {args.host}:{args.port} (see uvicorn's message above); fix: "
                                   "another --port, or stop what holds it") from None
-    return 0
+    return ExitCode.MET

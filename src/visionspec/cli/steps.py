@@ -7,6 +7,8 @@ import textwrap
 from importlib import import_module
 from typing import Any
 
+from visionspec.goals.verdict import ExitCode
+
 # Parameter forms shared by many phrases: explained once, at the top.
 _COMMON = ("comparison", "quantity", "confidence", "subject")
 
@@ -65,4 +67,4 @@ def run(args: argparse.Namespace) -> int:
           'Given "data set 12345" is Given data set "12345".' if not args.markdown else
           "\nQuotes are optional anywhere in a phrase and words match in any case: "
           '`Given "data set 12345"` is `Given data set "12345"`.')
-    return 0
+    return ExitCode.MET
