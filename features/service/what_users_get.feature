@@ -6,8 +6,8 @@ Feature: Users get what we tested
   (the service mapping's url, or VISIONSPEC_SERVICE_URL); without one these scenarios are skipped.
 
   Background:
-    Given data set "balloons-smoke"
-    And the analysis service
+    Given the analysis service
+    And data set "balloons-smoke"
 
   @severity:critical @release-gate
   Scenario: The service is the model we tested

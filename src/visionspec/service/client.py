@@ -350,17 +350,12 @@ class _Uploads:
         )
 
 
-class ServiceModel:
-    """The service's detector side: its items as the detector's detections (``Workbench.detections``).
+class _ServiceSide:
+    """What both sides of a service share: the client, and its address where a model's file would be shown."""
 
-    Attributes:
-        client: the service.
-        card: its classes; score threshold 0 (every item it returns counts, unless a goal states a threshold).
-    """
-
-    def __init__(self, client: ServiceClient) -> None:
+    def __init__(self, client: ServiceClient, card: ServiceCard) -> None:
         self.client = client
-        self.card = ServiceCard(client.url, Task.DETECTION, client.classes("detector"))
+        self.card = card
 
     @property
     def path(self) -> str:
@@ -373,11 +368,23 @@ class ServiceModel:
         return self.client.url
 
     def __repr__(self) -> str:
-        return f"ServiceModel({self.client.url}, version {self.client.version.version})"
+        return f"{type(self).__name__}({self.client.url}, version {self.client.version.version})"
 
     def environment(self) -> dict[str, str]:
         """See ``ServiceClient.environment``."""
         return self.client.environment()
+
+
+class ServiceModel(_ServiceSide):
+    """The service's detector side: its items as the detector's detections (``Workbench.detections``).
+
+    Attributes:
+        client: the service.
+        card: its classes; score threshold 0 (every item it returns counts, unless a goal states a threshold).
+    """
+
+    def __init__(self, client: ServiceClient) -> None:
+        super().__init__(client, ServiceCard(client.url, Task.DETECTION, client.classes("detector")))
 
     def detections(self, dataset: ImageSource, *, cache: PredictionCache | None = None,
                    progress: ProgressCallback | None = None) -> Detections:
@@ -404,7 +411,7 @@ class ServiceModel:
         raise ServiceError(f"{self.client.url}: the service's detector side was given as the colour model")
 
 
-class ServiceColourModel:
+class ServiceColourModel(_ServiceSide):
     """The service's colour side: the colour it gave each of its own items (``Workbench.classify``).
 
     It names the colour of the boxes it reported itself only: the colour model alone, on the annotated
@@ -412,25 +419,7 @@ class ServiceColourModel:
     """
 
     def __init__(self, client: ServiceClient) -> None:
-        self.client = client
-        self.card = ServiceCard(client.url, Task.CLASSIFICATION, client.classes("colour"))
-
-    @property
-    def path(self) -> str:
-        """The service's address."""
-        return self.client.url
-
-    @property
-    def name(self) -> str:
-        """The service's address."""
-        return self.client.url
-
-    def __repr__(self) -> str:
-        return f"ServiceColourModel({self.client.url})"
-
-    def environment(self) -> dict[str, str]:
-        """See ``ServiceClient.environment``."""
-        return self.client.environment()
+        super().__init__(client, ServiceCard(client.url, Task.CLASSIFICATION, client.classes("colour")))
 
     def detections(self, dataset: ImageSource, *, cache: PredictionCache | None = None,
                    progress: ProgressCallback | None = None) -> Detections:
