@@ -107,6 +107,8 @@ class Scope:
     def narrowed(self, attribute: str, value: str) -> Scope:
         """Only the objects whose ``attribute`` is ``value`` (a declared attribute and value, any case)."""
         attribute, value = self._declared(attribute, value)
+        if (attribute, value) in self.hidden:
+            return self  # "Given only the red balloons" then "at least 80 red balloons": the same slice
         adjective = attribute if value == _YES else value
         noun = f"{adjective} {self.noun}"
         if attribute == _SIZE_ATTRIBUTE and value in SIZES:
@@ -163,7 +165,9 @@ class Scope:
 
     def _sized(self, area: Area, noun: str) -> Scope:
         """COCO's area range: the objects whose ``area`` lies in it (bounds inclusive, as pycocotools)."""
-        if self.area is not Area.ALL and self.area is not area:
+        if self.area is area:
+            return self
+        if self.area is not Area.ALL:
             raise GoalPhraseError(f"the {self.noun} cannot also be {noun.split()[0]}: sizes do not overlap")
         areas = self.dataset.annotations.areas
         mask = self.objects & (areas >= area.low) & (areas <= area.high)

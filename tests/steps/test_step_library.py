@@ -9,6 +9,7 @@ binding module: the installed plugin collects the .feature files.
 
 from __future__ import annotations
 
+import importlib
 import json
 from pathlib import Path
 
@@ -404,8 +405,8 @@ Feature: Identify red balloons in images
 
 
 def test_each_picture_is_drawn_once_per_content(project: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> None:
-    from visionspec.report import attach, plots
-
+    # by sys.modules, as the run inside will import them (pytester drops modules an earlier inner run imported)
+    attach, plots = (importlib.import_module(f"visionspec.report.{name}") for name in ("attach", "plots"))
     drawn: list[int] = []
     real = plots.confusion_matrix_plot
     monkeypatch.setattr(plots, "confusion_matrix_plot", lambda *a, **k: drawn.append(1) or real(*a, **k))
@@ -423,3 +424,19 @@ def test_each_picture_is_drawn_once_per_content(project: pytest.Pytester, monkey
 """, "--alluredir", "allure-results")
     assert result.ret == 0
     assert drawn == [1]  # four goals on the same classifications: one confusion matrix
+
+
+def test_a_goal_that_names_the_slice_the_scenario_already_narrowed(project: pytest.Pytester) -> None:
+    result = run(project, """
+  Scenario: Red, twice
+    Given only the red balloons
+    When the detector ingests the images
+    Then it should find at least 5 red balloons
+    And it should find at least 5 balloons
+""")
+    assert result.ret == 0
+    assert goal_lines(result) == [
+        "MET     Red, twice: found and called red: 5 of 5 red balloons (100.0%, 95% CI 56.6-100.0%); goal: at least 5; "
+        "met exactly",
+        "MET     Red, twice: found 5 of 5 red balloons (100.0%, 95% CI 56.6-100.0%); goal: at least 5; met exactly",
+    ]

@@ -22,19 +22,24 @@ from visionspec.scope import Scope
 from visionspec.workbench import Workbench
 
 
-def _named_scope(scope: Scope, things: str) -> Scope:
-    """``balloons`` or ``red balloons``: the class is the last word, the words before narrow it."""
+def _named_scope(scope: Scope, things: str) -> tuple[Scope, set[str]]:
+    """``balloons`` or ``red balloons``: the class is the last word, the words before narrow it.
+
+    Returns the scope and the attributes the goal's own words name (not those of the scenario's slice).
+    """
     *adjectives, noun = things.split()
     category = scope.dataset.category_id(scope.class_name(noun))
     named = scope if scope.category_ids == (category,) else scope.of_class(noun)
+    words_alone = Scope.whole(scope.dataset).of_class(noun)
+    attributes: set[str] = set()
     for word in adjectives:
         named = named.narrowed_by_word(word)
-    return named
+        attributes |= {attribute for attribute, _ in words_alone.narrowed_by_word(word).hidden}
+    return named, attributes
 
 
-def _chain_attribute(scope: Scope, request: pytest.FixtureRequest) -> ModelSession | None:
-    """The colour model when the goal names a value of the attribute it predicts (a colour), else None."""
-    named = {attribute for attribute, _ in scope.hidden}
+def _chain_attribute(scope: Scope, named: set[str], request: pytest.FixtureRequest) -> ModelSession | None:
+    """The colour model when the goal's words name a value of the attribute it predicts (a colour), else None."""
     if not named:
         return None
     try:
@@ -69,8 +74,8 @@ def should_find(
     Example: Then it should find at least 800 balloons
     """
     goal = Goal(comparison, quantity, confidence)
-    scope = _named_scope(detection.scope, things.removeprefix("of the ").removeprefix("of "))
-    colour_model = _chain_attribute(scope, request)
+    scope, named = _named_scope(detection.scope, things.removeprefix("of the ").removeprefix("of "))
+    colour_model = _chain_attribute(scope, named, request)
     if colour_model is not None:
         chain = detected_colours or run_chain(detection, colour_model, workbench)
         on_scope = chain.on_scope(scope)
