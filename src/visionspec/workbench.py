@@ -114,7 +114,8 @@ class Workbench:
                   for model in self.models]
         providers = sorted({model.provider for model in self.models}) or ["none (no model ran)"]
         device = gpu_name() if "CUDAExecutionProvider" in providers else "CPU"
-        extra = {key: value for remote in self.remote.values() for key, value in remote.environment().items()}
+        extra = {"Inference backend": self.backend.name,
+                 **{key: value for remote in self.remote.values() for key, value in remote.environment().items()}}
         return RunEnvironment(models, dict(self.datasets), ", ".join(providers), device, extra)
 
     def detections(self, model: ModelSession | RemoteModel, dataset: Dataset) -> Detections:
