@@ -200,6 +200,9 @@ def test_unjudgeable_scenarios_are_broken_and_reported_before_any_model_runs(pro
 """)
     assert result.ret == 2
     result.assert_outcomes(failed=3, passed=1)
+    said = result.outlines.index("visionspec: 2 step(s) match no phrase; their scenarios are broken:")
+    assert said < next(i for i, line in enumerate(result.outlines) if "visionspec goals" in line)
+    assert result.outlines[said + 1].startswith('  Two typos: no step matches "When the detectr ingests the images"')
     lines = goal_lines(result)
     assert lines[0] == (
         'BROKEN  Two typos: no step matches "When the detectr ingests the images" (line 17); closest phrases: '

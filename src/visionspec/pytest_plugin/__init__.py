@@ -154,8 +154,9 @@ def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Col
     return None
 
 
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     # A step that matches no phrase is found before any model runs; those scenarios run first and stop at once.
+    unknown_lines: list[str] = []
     for item in items:
         template = compat.scenario_template(getattr(item, "function", None))
         if template is None:
@@ -168,7 +169,13 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         ]
         if unknown:
             item.stash[_UNKNOWN_STEPS_KEY] = unknown
+            unknown_lines += [f"  {_scenario_name(item, template)}: {line}" for line in unknown]
     items.sort(key=lambda item: _UNKNOWN_STEPS_KEY not in item.stash and not isinstance(item, BrokenFeature))
+    reporter = config.pluginmanager.get_plugin("terminalreporter")
+    if unknown_lines and reporter is not None:  # said now, not after the models ran
+        reporter.write_line(f"visionspec: {len(unknown_lines)} step(s) match no phrase; their scenarios are broken:")
+        for line in unknown_lines:
+            reporter.write_line(line)
 
 
 # --- Gherkin tags and rules as Allure labels -------------------------------------------------------
