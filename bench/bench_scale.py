@@ -10,7 +10,11 @@ caching, writing the COCO results file) is what is measured, not a network.
 For each size, in a new process each (peak RSS is that process's ``ru_maxrss``):
 
 - ``predict`` cold: no cache entry; the pass runs and the entry is written;
-- ``predict`` warm: the same command, answered from the cache entry.
+- ``predict`` warm: the same command, answered from the cache entry;
+- with ``--goals``: ``visionspec run`` of one recall goal on the data set (cold cache), and
+  ``visionspec checkpoints`` over three checkpoints of the detector (cold cache; each judged against the
+  one before it), with the detector passes it ran (cache entries written): the goal is K passes for K
+  checkpoints and peak RSS that does not grow with K.
 
 The slope of peak RSS against pictures is printed beside the detections kept: the goal is memory flat in
 the number of pictures, that is a slope of at most 2 KB a picture beyond the detections kept (56 bytes
@@ -18,6 +22,7 @@ each), and time linear in it.
 
     .venv/bin/python bench/bench_scale.py                       # 1k and 10k
     .venv/bin/python bench/bench_scale.py --sizes 10000 100000  # add 100k (about 3 minutes on one core)
+    .venv/bin/python bench/bench_scale.py --sizes 1000 10000 --goals   # also run and checkpoints
 """
 
 from __future__ import annotations
@@ -53,7 +58,7 @@ MEASURE = (
     "start = time.perf_counter()\n"
     "done = subprocess.run(sys.argv[1:], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)\n"
     "seconds = time.perf_counter() - start\n"
-    "if done.returncode: sys.exit(done.stderr[-2000:])\n"
+    "if done.returncode not in (0, 1): sys.exit(done.stderr[-2000:] + done.stdout[-2000:])\n"  # 1: a goal missed
     "print(seconds, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss, done.stdout.strip().splitlines()[-1],"
     " sep='\\t')\n"
 )
@@ -104,16 +109,50 @@ def build_dataset(datasets: Path, count: int, pictures: list[tuple[Path, list[li
     return dataset_id
 
 
-def build_detector(folder: Path) -> Path:
-    """8 slots: boxes fixed, scores ``constant + brightness``, half of them always below the floor."""
+def build_detector(folder: Path, epochs: int = 1) -> Path:
+    """8 slots: boxes fixed, scores ``constant + brightness``, half of them always below the floor.
+
+    ``epochs`` checkpoints, each a little more confident than the one before (distinct files); returns the last.
+    """
     write_card(folder, {"name": "scale-detector", "task": "detection", "classes": ["balloon"],
                         "input": {"name": "images", "size": [HEIGHT, WIDTH]},
                         "output": {"adapter": "boxes_scores_labels"}, "score_threshold": 0.5})
     (folder / "checkpoints").mkdir()
     boxes = [[4 * k, 2 * k, 4 * k + 12, 2 * k + 10] for k in range(SLOTS)]
-    scores = [0.2 + 0.08 * k if k % 2 else -1.0 for k in range(SLOTS)]
-    return build_model(bsl_plan(boxes, scores, [0] * SLOTS, height=HEIGHT, width=WIDTH, score_coefficient=0.3),
-                       folder / "checkpoints" / "epoch-01.onnx")
+    for epoch in range(1, epochs + 1):
+        scores = [0.2 + 0.08 * k + 0.01 * epoch if k % 2 else -1.0 for k in range(SLOTS)]
+        plan = bsl_plan(boxes, scores, [0] * SLOTS, height=HEIGHT, width=WIDTH, score_coefficient=0.3)
+        last = build_model(plan, folder / "checkpoints" / f"epoch-{epoch:02d}.onnx")
+    return last
+
+
+GOAL = """Feature: Scale
+  Scenario: Balloons are found
+    Given data set "{dataset_id}"
+    When the detector ingests the images
+    Then the recall should be at least 0.1
+"""
+
+
+def measure_goals(work: Path, visionspec: str, dataset_id: str, env: dict[str, str]) -> dict[str, object]:
+    """``run`` and ``checkpoints`` on the data set, each with a cold cache of its own, in new processes."""
+    features = work / f"features-{dataset_id}"
+    features.mkdir(exist_ok=True)
+    (features / "goal.feature").write_text(GOAL.format(dataset_id=dataset_id), encoding="utf-8")
+    checkpoints = sorted((work / "models" / "scale-detector" / "checkpoints").glob("*.onnx"))
+    found: dict[str, object] = {}
+    for name, command in (
+        ("run", [visionspec, "run", str(features), "--detector", str(checkpoints[-1]), "--device", "cpu",
+                 "--datasets", str(work / "datasets"), "--results", str(work / f"run-{dataset_id}")]),
+        ("checkpoints", [visionspec, "checkpoints", *map(str, checkpoints), "--device", "cpu", "--datasets",
+                         str(work / "datasets"), "--results", str(work / f"checkpoints-{dataset_id}"),
+                         "--goals", str(features)]),
+    ):
+        cache = work / f"cache-{name}-{dataset_id}"
+        seconds, rss, _ = measure(command, {**env, "VISIONSPEC_CACHE": str(cache)})
+        passes = len(list(cache.rglob("*.npz"))) if cache.is_dir() else 0
+        found[name] = (seconds, rss, passes)
+    return found
 
 
 def measure(command: list[str], env: dict[str, str]) -> tuple[float, float, str]:
@@ -129,11 +168,12 @@ def main() -> None:
     parser.add_argument("--sizes", type=int, nargs="+", default=[1000, 10000])
     parser.add_argument("--threads", type=int, default=1, help="onnxruntime and decoding threads")
     parser.add_argument("--keep", type=Path, default=None, help="build under this folder and keep it")
+    parser.add_argument("--goals", action="store_true", help="also measure run and checkpoints (3 checkpoints)")
     args = parser.parse_args()
     work = args.keep or Path(tempfile.mkdtemp(prefix="visionspec-scale-"))
     datasets, cache = work / "datasets", work / "cache"
     pictures = distinct_pictures(work / "distinct")
-    model = build_detector(work / "models" / "scale-detector")
+    model = build_detector(work / "models" / "scale-detector", epochs=3 if args.goals else 1)
     env = {**os.environ, "VISIONSPEC_CACHE": str(cache), "OMP_NUM_THREADS": str(args.threads)}
     visionspec = str(Path(sys.executable).with_name("visionspec"))
     rows = []
@@ -151,6 +191,9 @@ def main() -> None:
         rows.append((count, built, detections, cold, warm))
         print(f"{count:>8,} pictures (built in {built:5.1f} s), {detections:,} detections: predict cold "
               f"{cold[0]:6.1f} s {cold[1]:7.1f} MiB; warm {warm[0]:6.1f} s {warm[1]:7.1f} MiB", flush=True)
+        if args.goals:
+            for name, (seconds, rss, passes) in measure_goals(work, visionspec, dataset_id, env).items():
+                print(f"{'':>9}{name}: {seconds:6.1f} s, peak {rss:7.1f} MiB, {passes} detector pass(es)", flush=True)
     print(f"\n{'pictures':>9} {'detections':>11} {'cold s':>7} {'ms/pic':>7} {'cold MiB':>9} {'warm s':>7} "
           f"{'warm MiB':>9}")
     for count, _, detections, cold, warm in rows:
