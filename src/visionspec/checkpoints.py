@@ -32,7 +32,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from visionspec.errors import ModelError, VisionSpecError
-from visionspec.goals.verdict import ExitCode, Verdict
+from visionspec.goals.verdict import ExitCode, Verdict, format_value
 from visionspec.goals.verdict import Unit as VerdictUnit
 
 REFERENCE_DETECTOR = "balloon-detector"
@@ -367,7 +367,6 @@ def judge_sequence(
 # --- The trend: goal by checkpoint -------------------------------------------------------------------
 
 CellStatus = Literal["met", "missed", "broken", "skipped", "not judged"]
-Unit = Literal["count", "rate", "points", "figure"]
 
 
 @dataclass(frozen=True)
@@ -392,7 +391,8 @@ class GoalRow:
         figure: what is measured, e.g. ``recall`` or ``box mAP@.50``.
         goal: the goal in words, e.g. ``at least 0.92``.
         bar: the goal's number (a count, a rate in [0, 1] or a figure), drawn dashed on the trend.
-        unit: how the values read: a count, a rate (shown as %), a change of a rate (in points) or a plain figure.
+        unit: how the values read (the verdict's margin unit): a count, a rate (shown as %), a change of a rate
+            (in points), a score (mAP) or a plain number (a mean error).
         cells: one per checkpoint, in sequence order.
     """
 
@@ -400,7 +400,7 @@ class GoalRow:
     figure: str
     goal: str
     bar: float | None
-    unit: Unit
+    unit: VerdictUnit
     cells: tuple[GoalCell, ...] = field(default_factory=tuple)
 
     @property
@@ -411,20 +411,10 @@ class GoalRow:
     def to_dict(self) -> dict[str, Any]:
         """Plain data for ``trend.json``."""
         return {"scenario": self.scenario, "figure": self.figure, "goal": self.goal, "bar": self.bar,
-                "unit": self.unit, "by_checkpoint": [cell.to_dict() for cell in self.cells]}
+                "unit": self.unit.value, "by_checkpoint": [cell.to_dict() for cell in self.cells]}
 
 
 _GoalKey = tuple[str, str, str, int]
-
-
-def _unit(verdict: Verdict) -> Unit:
-    """Counts read as counts, rates as rates, changes of rates in points, anything else (mAP, an error) as a figure."""
-    margin_unit = verdict.margin_unit
-    if margin_unit is VerdictUnit.COUNT:
-        return "count"
-    if margin_unit is VerdictUnit.POINTS:
-        return "points"
-    return "rate" if margin_unit is VerdictUnit.RATE else "figure"
 
 
 def _keyed(scenario: Mapping[str, Any]) -> dict[_GoalKey, Verdict]:
@@ -442,7 +432,7 @@ def _cell(verdict: Verdict | None, scenario_status: str | None) -> GoalCell:
     """A goal's cell: its verdict when judged, else why not (broken, skipped, or stopped by a precondition)."""
     if verdict is not None:
         measured = verdict.measurement
-        value = measured.count if _unit(verdict) == "count" else measured.value
+        value = measured.count if verdict.margin_unit is VerdictUnit.COUNT else measured.value
         status: CellStatus = "met" if verdict.met else "missed"
         return GoalCell(status, None if value is None else float(value), verdict.message)
     if scenario_status == "broken":
@@ -467,27 +457,11 @@ def goal_rows(outcomes: Sequence[CheckpointOutcome]) -> list[GoalRow]:
     for key, verdict in first_seen.items():
         bar = verdict.goal.quantity.value
         cells = tuple(_cell(verdicts.get(key), statuses.get(key[0])) for verdicts, statuses in per_checkpoint)
-        rows.append(GoalRow(key[0], key[1], key[2], None if bar is None else float(bar), _unit(verdict), cells))
+        rows.append(GoalRow(key[0], key[1], key[2], None if bar is None else float(bar), verdict.margin_unit, cells))
     return rows
 
 
-def format_value(value: float | None, unit: Unit) -> str:
-    """A measured value as the table shows it: ``742``, ``74.2%``, ``+1.5 points``, ``0.853``; ``-`` when not measured.
-
-    Example:
-        >>> format_value(742, "count"), format_value(0.7421, "rate"), format_value(0.015, "points")
-        ('742', '74.2%', '+1.5 points')
-    """
-    if value is None:
-        return "-"
-    if unit == "count":
-        return f"{value:,.0f}"
-    if unit == "points":
-        return f"{100 * value:+.1f} points"
-    return f"{100 * value:.1f}%" if unit == "rate" else f"{value:.3f}"
-
-
-def _cell_text(cell: GoalCell, unit: Unit) -> str:
+def _cell_text(cell: GoalCell, unit: VerdictUnit) -> str:
     if cell.status in ("met", "missed"):
         return f"{'met' if cell.status == 'met' else 'MISSED'} {format_value(cell.value, unit)}"
     return cell.status
@@ -561,8 +535,8 @@ def trend_picture_series(rows: Sequence[GoalRow]) -> list[Any]:
     for row in rows:
         verdicts = [None if cell.status not in ("met", "missed") else cell.status == "met" for cell in row.cells]
         series.append(TrendSeries(row.title, [cell.value for cell in row.cells], row.bar, verdicts,
-                                  as_percent=row.unit == "rate", as_points=row.unit == "points",
-                                  as_count=row.unit == "count"))
+                                  as_percent=row.unit is VerdictUnit.RATE, as_points=row.unit is VerdictUnit.POINTS,
+                                  as_count=row.unit is VerdictUnit.COUNT))
     return series
 
 

@@ -140,7 +140,7 @@ def _sequence() -> list[CheckpointOutcome]:
 def test_the_goal_by_checkpoint_table() -> None:
     outcomes = _sequence()
     rows = goal_rows(outcomes)
-    assert [(row.title, row.unit, row.bar) for row in rows] == [
+    assert [(row.title, row.unit.value, row.bar) for row in rows] == [
         ("Enough: found at least 8", "count", 8.0), ("Recall: recall at least 0.8", "rate", 0.8)
     ]
     assert [(cell.status, cell.value) for cell in rows[0].cells] == [("missed", 5.0), ("broken", None),
