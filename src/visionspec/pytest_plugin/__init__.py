@@ -38,7 +38,13 @@ from visionspec.pytest_plugin.outcomes import (
     assert_goal,
     missed_sentences,
 )
-from visionspec.report.allure_files import checkpoint_number, write_categories, write_environment, write_executor
+from visionspec.report.allure_files import (
+    checkpoint_number,
+    shown_path,
+    write_categories,
+    write_environment,
+    write_executor,
+)
 from visionspec.report.allure_results import tidy_results
 from visionspec.report.decision import write_decision
 from visionspec.workbench import Workbench
@@ -121,7 +127,7 @@ class FeatureFile(pytest.Module):
 
     @property
     def _shown(self) -> str:
-        return compat.relative(self.path, self.config.invocation_params.dir)
+        return shown_path(self.path, self.config.invocation_params.dir)
 
 
 class BrokenFeature(pytest.Item):
@@ -290,7 +296,7 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
         return  # not a scenario (the project's own unit tests)
     name = _scenario_name(item, template)
     filename = template.feature.filename if template is not None else item.path
-    feature_file = compat.relative(filename, item.config.invocation_params.dir)
+    feature_file = shown_path(Path(filename), item.config.invocation_params.dir)
     report.user_properties.append((SCENARIO_ID_PROPERTY, f"{feature_file}::{name}"))
     if call.excinfo is not None and isinstance(call.excinfo.value, _VERDICT_EXCEPTIONS):
         report.longrepr = str(call.excinfo.value)  # the verdict, not a traceback

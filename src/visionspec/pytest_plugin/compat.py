@@ -7,7 +7,6 @@ loudly there instead of silently at a user's run.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -138,9 +137,3 @@ def install_allure_fixes() -> None:
     from allure_pytest_bdd import pytest_bdd_listener
 
     pytest_bdd_listener.get_title_path = _title_path
-
-
-def relative(path: str | Path, start: Path) -> str:
-    """``path`` relative to ``start`` when it lies below it, else as it is."""
-    resolved = Path(path).resolve()
-    return os.path.relpath(resolved, start) if resolved.is_relative_to(start.resolve()) else str(resolved)
