@@ -17,16 +17,12 @@ from visionspec.workbench import Workbench
 
 
 @given(phrase("the candidate {model:DetectorWord}"), target_fixture="detector")
-def candidate_detector(
-    workbench: Workbench, candidate_detector_path: Path, candidate_detector_card: Path | None
-) -> ModelSession:
+def candidate_detector(candidate_detector_model: ModelSession) -> ModelSession:
     """The detector under test: `--detector`, else the config's, else the newest checkpoint of the project's detector.
 
     Example: Given the candidate detector
     """
-    model = workbench.model(candidate_detector_path, card=candidate_detector_card)
-    workbench.candidate_detector = model
-    return model
+    return candidate_detector_model
 
 
 @given(phrase('the detector "{checkpoint:Checkpoint}"'), target_fixture="detector")
