@@ -350,11 +350,9 @@ def _compared_value(goal: Goal, measurement: Measurement, on_counts: bool) -> fl
 def margin_amount(margin: float, unit: Unit) -> str:
     """The size of a margin by the one rounding rule: ``58``, ``5.8 points``, ``0.062``, ``0.13``."""
     size = abs(margin)
-    if unit is Unit.COUNT:
-        return f"{size:,.0f}" if float(size).is_integer() else f"{size:,.1f}"
-    if unit in (Unit.RATE, Unit.POINTS):
+    if unit in (Unit.RATE, Unit.POINTS):  # a rate's margin is a difference of rates: points, unsigned
         return f"{size * 100:.1f} points"
-    return f"{size:.3f}" if unit is Unit.SCORE else f"{size:.2f}"
+    return format_value(size, unit)
 
 
 def _margin_text(margin: float, met: bool, unit: Unit, below: bool) -> str:
