@@ -200,3 +200,20 @@ def test_report_command_prints_the_single_file(tmp_path: Path, bare_path: Path,
     assert args.handler(args) == 0
     assert capsys.readouterr().out == f"{(tmp_path / 'out' / 'visionspec-report.html').resolve()}\n"
     assert os.environ["PATH"] == str(bare_path)
+
+
+def test_report_command_takes_its_folders_from_the_project_config(
+    tmp_path: Path, bare_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _executable(bare_path / "java", "#!/bin/sh\n")
+    tools, _ = _fake_tools(tmp_path)
+    project = tmp_path / "team"
+    _results(project / "runs" / "latest")
+    project.joinpath("visionspec.toml").write_text('results = "runs/latest"\nreport = "for-the-po"\n', encoding="utf-8")
+    monkeypatch.chdir(project)
+    parser = argparse.ArgumentParser()
+    report_cli.register(parser.add_subparsers())
+    args = parser.parse_args(["report", "--tools", str(tools)])
+
+    assert args.handler(args) == 0
+    assert capsys.readouterr().out == f"{(project / 'for-the-po' / 'visionspec-report.html').resolve()}\n"

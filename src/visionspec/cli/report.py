@@ -23,11 +23,11 @@ def register(subparsers: Any) -> None:
             "(needs npm once, and Java). Prints the path of the single-file report."
         ),
     )
-    parser.add_argument("--results", type=Path, default=DEFAULT_RESULTS, metavar="DIR",
-                        help=f"the Allure results a run wrote (default: {DEFAULT_RESULTS})")
-    parser.add_argument("--out", type=Path, default=DEFAULT_OUT, metavar="DIR",
+    parser.add_argument("--results", type=Path, default=None, metavar="DIR",
+                        help=f"the Allure results a run wrote (default: the config's results, else {DEFAULT_RESULTS})")
+    parser.add_argument("--out", type=Path, default=None, metavar="DIR",
                         help=f"where the reports go: DIR/visionspec-report.html and DIR/{SITE_FOLDER}/ "
-                             f"(default: {DEFAULT_OUT})")
+                             f"(default: the config's report, else {DEFAULT_OUT})")
     parser.add_argument("--name", help=f"the report's title (default: the decision, else {DEFAULT_REPORT_NAME!r})")
     parser.add_argument("--tools", type=Path, default=DEFAULT_TOOLS_DIR, metavar="DIR",
                         help=f"where Allure is installed (default: {DEFAULT_TOOLS_DIR})")
@@ -36,6 +36,12 @@ def register(subparsers: Any) -> None:
 
 def report_command(args: argparse.Namespace) -> int:
     """Generate both reports; print the single file's path."""
-    single_file = generate(args.results, args.out, tools_dir=args.tools, report_name=args.name)
+    from visionspec.project import find_project
+
+    project = find_project()
+    configured = project.source is not None
+    results = args.results or (project.results if configured else DEFAULT_RESULTS)
+    out = args.out or (project.report if configured else DEFAULT_OUT)
+    single_file = generate(results, out, tools_dir=args.tools, report_name=args.name)
     print(single_file.resolve())
     return ExitCode.MET
