@@ -43,12 +43,12 @@ class ProjectConfig:
     """
 
     root: Path
-    source: Path | None = None
-    features: tuple[Path, ...] = ()
-    models: Path = Path("models")
-    datasets: Path = Path("datasets")
-    results: Path = Path("allure-results")
-    report: Path = Path("allure-report")
+    source: Path | None
+    features: tuple[Path, ...]
+    models: Path
+    datasets: Path
+    results: Path
+    report: Path
     detector: str = ""
     colour_model: str = ""
     tags: tuple[str, ...] = ()
@@ -65,7 +65,8 @@ class ProjectConfig:
         return None, value
 
 
-_PATH_KEYS = ("models", "datasets", "results", "report")
+# the folder keys and their defaults, relative to the project folder
+_PATH_KEYS = {"models": "models", "datasets": "datasets", "results": "allure-results", "report": "allure-report"}
 _TEXT_KEYS = ("detector", "colour_model", "backend", "tracker_url")
 _BACKENDS = ("local", "ray")
 
@@ -102,10 +103,8 @@ def config_from(table: dict[str, Any], root: Path, source: Path | None) -> Proje
     if unknown:
         raise ConfigError(f"{where}: unknown key(s) {', '.join(unknown)} in the visionspec config; "
                           f"accepted: {', '.join(sorted(known | {'service'}))}")
-    values: dict[str, Any] = {}
-    for key in _PATH_KEYS:
-        if key in table:
-            values[key] = root / _text(table, key, where)
+    values: dict[str, Any] = {key: root / (_text(table, key, where) if key in table else default)
+                              for key, default in _PATH_KEYS.items()}
     for key in _TEXT_KEYS:
         if key in table:
             values[key] = _text(table, key, where)
@@ -118,8 +117,6 @@ def config_from(table: dict[str, Any], root: Path, source: Path | None) -> Proje
             raise ConfigError(f'{where}: {key} must be a list of strings, e.g. {key} = ["..."]')
     return ProjectConfig(
         root=root, source=source, features=tuple(root / item for item in features), tags=tuple(tags),
-        models=values.pop("models", root / "models"), datasets=values.pop("datasets", root / "datasets"),
-        results=values.pop("results", root / "allure-results"), report=values.pop("report", root / "allure-report"),
         extra={"service": table["service"]} if "service" in table else {}, **values,
     )
 
