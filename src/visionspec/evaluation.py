@@ -33,7 +33,7 @@ from visionspec.metrics import (
     evaluate_coco,
     match_at,
 )
-from visionspec.metrics.results import Area, ClassCounts
+from visionspec.metrics.results import ClassCounts
 from visionspec.metrics.threshold import class_counts
 from visionspec.scope import Scope
 
@@ -215,4 +215,4 @@ class DetectionResult:
                                  unit=Unit.NUMBER)
 
 
-__all__ = ["DEFAULT_IOU", "Area", "DetectionResult", "Thresholds"]
+__all__ = ["DEFAULT_IOU", "DetectionResult", "Thresholds"]

@@ -35,12 +35,6 @@ def _confidence(text: str) -> float | None:
 
 
 @with_pattern(r".+?")
-def _text(text: str) -> str:
-    """free text"""
-    return text
-
-
-@with_pattern(r".+?")
 def _dataset_id(text: str) -> str:
     """the id of a data set: a folder under datasets/ with its dataset.yaml (`visionspec datasets list`)"""
     return text
@@ -148,7 +142,6 @@ def _class_figure(text: str) -> str:
 TYPES: dict[str, Any] = {
     "Comparison": _comparison,
     "Confidence": _confidence,
-    "Text": _text,
     "DatasetId": _dataset_id,
     "Checkpoint": _checkpoint,
     "Quantity": _quantity,
